@@ -2,4 +2,13 @@
 //! OGC API Features and analytics, edited by the city's departments.
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod api;
+pub mod config;
+pub mod db;
 pub mod demo;
+pub mod error;
+pub mod registry;
+pub mod server;
+pub mod users;
+pub mod backup;

@@ -1,0 +1,58 @@
+# The two commands of the README: `make run` and `make test`.
+# Both install what is missing on a Debian bookworm machine first.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+PG_VERSION ?= 15
+# PostgreSQL + PostGIS for the embedded cluster; libproj-dev and libclang-dev
+# for the `proj` crate (0.25 links Debian's PROJ through bindgen).
+APT_PACKAGES := postgresql-$(PG_VERSION) postgresql-$(PG_VERSION)-postgis-3 \
+                libproj-dev libclang-dev pkg-config ca-certificates
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PG_BIN := /usr/lib/postgresql/$(PG_VERSION)/bin
+
+# One private cluster per test run (see tests/common/mod.rs).
+export GEOPORTAL_TEST_CLUSTER ?= /tmp/geoportal-test-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-12)
+RUN_AS_PG := $(shell [ "$$(id -u)" = 0 ] && echo "runuser -u postgres --")
+
+.PHONY: run test deps build release lint test-only test-cluster-down clean-data
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+release: deps
+	cargo build --release --locked
+
+run: release
+	./target/release/geoportal serve --demo-if-empty
+
+lint: deps
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+test: lint
+	@$(MAKE) --no-print-directory test-cluster-down
+	@status=0; cargo test --locked -- --test-threads=$${TEST_THREADS:-4} || status=$$?; \
+	 $(MAKE) --no-print-directory test-cluster-down; exit $$status
+
+# Stops and removes the test run's private cluster.
+test-cluster-down:
+	@if [ -f "$(GEOPORTAL_TEST_CLUSTER)/pgdata/postmaster.pid" ]; then \
+	  $(RUN_AS_PG) $(PG_BIN)/pg_ctl -D "$(GEOPORTAL_TEST_CLUSTER)/pgdata" stop -m fast -w >/dev/null || true; \
+	fi
+	@rm -rf "$(GEOPORTAL_TEST_CLUSTER)"
+
+# Stops the embedded cluster of `make run` and deletes its data.
+clean-data:
+	-./target/release/geoportal db stop
+	rm -rf "$$(readlink -f data/postgres)" data/postgres

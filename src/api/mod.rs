@@ -1,0 +1,3 @@
+//! HTTP API areas; each registers its own routes on the one router.
+
+pub mod layers;

@@ -1,0 +1,76 @@
+//! Configuration: command-line flags over environment variables over
+//! defaults (clap resolves all three in that order).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "GEOPORTAL_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+
+    /// PostgreSQL server to use; without it an embedded cluster is started.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded database, photos and other files.
+    #[arg(long, env = "GEOPORTAL_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Base of every absolute link the server writes (default: http:// + listen address).
+    #[arg(long, env = "GEOPORTAL_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Directory of the layer definitions.
+    #[arg(long, env = "GEOPORTAL_LAYERS_DIR", default_value = "layers", global = true)]
+    pub layers_dir: PathBuf,
+
+    /// Directory of the static web front end served at `/`.
+    #[arg(long, env = "GEOPORTAL_WEB_DIR", default_value = "web", global = true)]
+    pub web_dir: PathBuf,
+
+    /// Origins allowed by CORS, comma-separated; `*` allows any.
+    #[arg(long, env = "GEOPORTAL_CORS_ORIGINS", default_value = "*", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// Seconds before a request is cut off with 503.
+    #[arg(long, env = "GEOPORTAL_REQUEST_TIMEOUT", default_value_t = 30, global = true)]
+    pub request_timeout_secs: u64,
+
+    /// Largest JSON request body, in bytes.
+    #[arg(long, env = "GEOPORTAL_JSON_LIMIT", default_value_t = 5 * 1024 * 1024, global = true)]
+    pub json_limit: usize,
+}
+
+impl Config {
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// A configuration for tests and embedding, with every default.
+    pub fn defaults() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            layers_dir: PathBuf::from("layers"),
+            web_dir: PathBuf::from("web"),
+            cors_origins: vec!["*".into()],
+            request_timeout_secs: 30,
+            json_limit: 5 * 1024 * 1024,
+        }
+    }
+}

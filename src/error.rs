@@ -1,0 +1,131 @@
+//! One error type for every HTTP handler, rendered as RFC 9457
+//! `application/problem+json`. Lower errors convert with `From`, so handlers
+//! use `?`; anything unexpected is logged and answered with a generic 500
+//! that leaks no internals.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The problem document (RFC 9457).
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: Option<String>) -> Problem {
+        Problem {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail,
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(self)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Database(e) => database_status(e),
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Constraint violations are the client's fault; the rest is ours.
+fn database_status(e: &sqlx::Error) -> StatusCode {
+    match e {
+        sqlx::Error::RowNotFound => StatusCode::NOT_FOUND,
+        sqlx::Error::PoolTimedOut => StatusCode::SERVICE_UNAVAILABLE,
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // unique_violation, exclusion_violation
+            Some("23505") | Some("23P01") => StatusCode::CONFLICT,
+            // check, not-null, foreign-key violations, invalid text representation
+            Some("23514") | Some("23502") | Some("23503") | Some("22P02") | Some("22023") => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        },
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = match &self {
+            AppError::Database(sqlx::Error::Database(db)) if status.is_client_error() => Some(format!(
+                "the data breaks a rule: {}",
+                db.constraint().unwrap_or_else(|| db.message())
+            )),
+            AppError::Database(_) | AppError::Internal(_) => {
+                tracing::error!(error = %self, "request failed");
+                None
+            }
+            other => Some(other.to_string()),
+        };
+        Problem::new(status, detail).into_response()
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(r: QueryRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(r: PathRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

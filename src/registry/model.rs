@@ -1,0 +1,333 @@
+//! The layer definition as written in `layers/*.toml`.
+//!
+//! Unknown keys are refused (`deny_unknown_fields`) so that a typo in a layer
+//! file stops start instead of silently changing what is published.
+
+use serde::{Deserialize, Serialize};
+
+/// A text in Ukrainian and English.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct I18n {
+    pub uk: String,
+    pub en: String,
+}
+
+/// Roles of DOMAIN.md section 1. `Everyone` stands for any visitor,
+/// signed in or not.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Everyone,
+    Resident,
+    AppealsOperator,
+    Executor,
+    LandEditor,
+    PropertyEditor,
+    EnergyEditor,
+    AdsEditor,
+    InvestmentEditor,
+    BudgetEditor,
+    Deputy,
+    Investor,
+    Admin,
+}
+
+impl Role {
+    /// Every role a user account may hold (all but `Everyone`).
+    pub const ACCOUNT_ROLES: [Role; 12] = [
+        Role::Resident,
+        Role::AppealsOperator,
+        Role::Executor,
+        Role::LandEditor,
+        Role::PropertyEditor,
+        Role::EnergyEditor,
+        Role::AdsEditor,
+        Role::InvestmentEditor,
+        Role::BudgetEditor,
+        Role::Deputy,
+        Role::Investor,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Everyone => "everyone",
+            Role::Resident => "resident",
+            Role::AppealsOperator => "appeals_operator",
+            Role::Executor => "executor",
+            Role::LandEditor => "land_editor",
+            Role::PropertyEditor => "property_editor",
+            Role::EnergyEditor => "energy_editor",
+            Role::AdsEditor => "ads_editor",
+            Role::InvestmentEditor => "investment_editor",
+            Role::BudgetEditor => "budget_editor",
+            Role::Deputy => "deputy",
+            Role::Investor => "investor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ACCOUNT_ROLES
+            .into_iter()
+            .chain([Role::Everyone])
+            .find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerGroup {
+    /// The offline basemap and geocoder (streets, buildings, ...).
+    Base,
+    /// The city's registers on the map.
+    Thematic,
+}
+
+/// Geometry type of a layer; `Geometry` is the generic type of a layer that
+/// mixes points, lines and polygons.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub enum GeometryType {
+    Point,
+    MultiPoint,
+    LineString,
+    MultiLineString,
+    Polygon,
+    MultiPolygon,
+    Geometry,
+}
+
+impl GeometryType {
+    /// The name PostGIS uses in `geometry_columns.type`.
+    pub fn postgis_name(self) -> &'static str {
+        match self {
+            GeometryType::Point => "POINT",
+            GeometryType::MultiPoint => "MULTIPOINT",
+            GeometryType::LineString => "LINESTRING",
+            GeometryType::MultiLineString => "MULTILINESTRING",
+            GeometryType::Polygon => "POLYGON",
+            GeometryType::MultiPolygon => "MULTIPOLYGON",
+            GeometryType::Geometry => "GEOMETRY",
+        }
+    }
+}
+
+fn default_geom_column() -> String {
+    "geom".into()
+}
+fn default_srid() -> i32 {
+    4326
+}
+fn default_id_column() -> String {
+    "id".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeometrySpec {
+    #[serde(default = "default_geom_column")]
+    pub column: String,
+    #[serde(rename = "type")]
+    pub geometry_type: GeometryType,
+    #[serde(default = "default_srid")]
+    pub srid: i32,
+}
+
+/// Attribute value types, each mapped to the PostgreSQL types that may hold it.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AttrType {
+    String,
+    Integer,
+    Number,
+    /// UAH with 2 decimals.
+    Money,
+    Boolean,
+    Date,
+    Datetime,
+    Json,
+    StringList,
+}
+
+impl AttrType {
+    /// PostgreSQL base type names (`pg_type.typname`, domains resolved) that
+    /// can back an attribute of this type.
+    pub fn pg_types(self) -> &'static [&'static str] {
+        match self {
+            AttrType::String => &["text", "varchar", "bpchar"],
+            AttrType::Integer => &["int2", "int4", "int8"],
+            AttrType::Number => &["numeric", "float4", "float8", "int2", "int4", "int8"],
+            AttrType::Money => &["numeric"],
+            AttrType::Boolean => &["bool"],
+            AttrType::Date => &["date"],
+            AttrType::Datetime => &["timestamptz", "timestamp"],
+            AttrType::Json => &["jsonb", "json"],
+            AttrType::StringList => &["_text", "_varchar"],
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttrType::String => "string",
+            AttrType::Integer => "integer",
+            AttrType::Number => "number",
+            AttrType::Money => "money",
+            AttrType::Boolean => "boolean",
+            AttrType::Date => "date",
+            AttrType::Datetime => "datetime",
+            AttrType::Json => "json",
+            AttrType::StringList => "string_list",
+        }
+    }
+}
+
+/// Who may read an attribute: `"everyone"` or a list of roles.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum ReadAccess {
+    Keyword(ReadKeyword),
+    Roles(Vec<Role>),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadKeyword {
+    Everyone,
+}
+
+impl ReadAccess {
+    pub fn is_public(&self) -> bool {
+        match self {
+            ReadAccess::Keyword(ReadKeyword::Everyone) => true,
+            ReadAccess::Roles(roles) => roles.contains(&Role::Everyone),
+        }
+    }
+
+    pub fn allows(&self, roles: &[Role]) -> bool {
+        match self {
+            ReadAccess::Keyword(ReadKeyword::Everyone) => true,
+            ReadAccess::Roles(allowed) => {
+                allowed.contains(&Role::Everyone) || roles.iter().any(|r| allowed.contains(r))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attribute {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub attr_type: AttrType,
+    pub title: I18n,
+    #[serde(default)]
+    pub description: Option<I18n>,
+    pub read: ReadAccess,
+    #[serde(default)]
+    pub edit: Vec<Role>,
+    /// Whether the attribute goes into vector tiles (for those who may read it).
+    #[serde(default)]
+    pub tile: bool,
+    /// Allowed values, where the column holds a code list (mirrors the
+    /// table's CHECK constraint; used for queryables and editor forms).
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
+    /// Unit for display, e.g. "m²", "ha", "UAH".
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// What the user's account links to, for "own rows" rules.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UserKey {
+    /// The account id (a resident's own appeals).
+    AccountId,
+    /// The executor (department) the account belongs to.
+    ExecutorId,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnRule {
+    pub column: String,
+    pub user: UserKey,
+}
+
+/// A row rule: the roles it applies to see the live rows matching `filter`
+/// (CQL2 text) and, if `own` is set, only rows linked to their account.
+/// A user sees the union of the rules that apply to any of their roles; a
+/// layer with no rules shows all live rows to everyone who may see it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowRule {
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub filter: Option<String>,
+    #[serde(default)]
+    pub own: Option<OwnRule>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerDef {
+    pub id: String,
+    /// Defaults to the layer id.
+    #[serde(default)]
+    pub table: Option<String>,
+    pub title: I18n,
+    pub description: I18n,
+    pub group: LayerGroup,
+    /// One switch to hide a layer from the public (e.g. critical
+    /// infrastructure under martial law). Staff roles in `staff` still see it.
+    #[serde(default = "default_true")]
+    pub published: bool,
+    /// Roles that see the layer even when it is not published.
+    #[serde(default)]
+    pub staff: Vec<Role>,
+    pub geometry: GeometrySpec,
+    #[serde(default = "default_id_column")]
+    pub id_column: String,
+    pub minzoom: u8,
+    pub maxzoom: u8,
+    /// Column that places a feature in time (OGC `datetime` filter).
+    #[serde(default)]
+    pub temporal: Option<String>,
+    /// Attribute used as a feature's label in lists and search results.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Attributes searched by the map's search box.
+    #[serde(default)]
+    pub search: Vec<String>,
+    #[serde(default)]
+    pub attribution: Option<String>,
+    #[serde(default)]
+    pub rows: Vec<RowRule>,
+    pub attributes: Vec<Attribute>,
+}
+
+impl LayerDef {
+    pub fn table(&self) -> &str {
+        self.table.as_deref().unwrap_or(&self.id)
+    }
+
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// Whether a user with `roles` may see this layer at all.
+    pub fn visible_to(&self, roles: &[Role]) -> bool {
+        self.published
+            || roles.contains(&Role::Admin)
+            || roles.iter().any(|r| self.staff.contains(r))
+    }
+
+    /// Attributes a user with `roles` may read, in file order.
+    pub fn readable_attributes<'a>(&'a self, roles: &'a [Role]) -> impl Iterator<Item = &'a Attribute> {
+        self.attributes.iter().filter(move |a| a.read.allows(roles))
+    }
+}

@@ -1,0 +1,117 @@
+//! The HTTP server: one router, one state, every API area registering its
+//! routes here.
+
+mod health;
+mod metrics;
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::Router;
+use sqlx::PgPool;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::Problem;
+use crate::registry::Registry;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub registry: Arc<Registry>,
+    pub config: Arc<Config>,
+}
+
+/// The whole application as a `Router`: tests drive it with `oneshot`.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let api = Router::new()
+        .merge(health::routes())
+        .merge(metrics::routes())
+        .merge(crate::api::layers::routes())
+        .with_state(state);
+
+    // Static front end at `/`; anything not found is a problem document.
+    let web = ServeDir::new(&config.web_dir)
+        .append_index_html_on_directories(true)
+        .fallback(tower::service_fn(|_req| async {
+            Ok::<_, std::convert::Infallible>(
+                Problem::new(StatusCode::NOT_FOUND, Some("no such resource".into())).into_response(),
+            )
+        }));
+
+    api.fallback_service(web)
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(RequestBodyLimitLayer::new(config.json_limit))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            config.request_timeout(),
+        ))
+        .layer(cors(&config.cors_origins))
+        .layer(TraceLayer::new_for_http())
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::IF_MATCH, header::ACCEPT])
+        .expose_headers([header::ETAG, header::LOCATION]);
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(Any)
+    } else {
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+            .collect();
+        layer.allow_origin(AllowOrigin::list(list))
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    let listen = state.config.listen;
+    let public = state.config.public_url();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(%listen, "serving");
+    println!("geoportal is serving on {public}/");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
