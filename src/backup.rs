@@ -10,10 +10,7 @@ use crate::db::Database;
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     #[error("cannot run {program}: {source}")]
-    Spawn {
-        program: String,
-        source: std::io::Error,
-    },
+    Spawn { program: String, source: std::io::Error },
     #[error("{program} failed: {stderr}")]
     Failed { program: String, stderr: String },
     #[error("{0} does not exist")]
@@ -42,7 +39,11 @@ fn run(db: &Database, program: &str, args: &[&str]) -> Result<(), BackupError> {
 /// Writes the whole database to `file`.
 pub fn backup(db: &Database, url: &str, file: &Path) -> Result<(), BackupError> {
     let file = file.to_string_lossy();
-    run(db, "pg_dump", &["--format=custom", "--no-owner", "--file", &file, "--dbname", url])
+    run(
+        db,
+        "pg_dump",
+        &["--format=custom", "--no-owner", "--file", &file, "--dbname", url],
+    )
 }
 
 /// Replaces the database's contents with `file`, in one transaction: if

@@ -34,7 +34,13 @@ pub struct Config {
     pub web_dir: PathBuf,
 
     /// Origins allowed by CORS, comma-separated; `*` allows any.
-    #[arg(long, env = "GEOPORTAL_CORS_ORIGINS", default_value = "*", value_delimiter = ',', global = true)]
+    #[arg(
+        long,
+        env = "GEOPORTAL_CORS_ORIGINS",
+        default_value = "*",
+        value_delimiter = ',',
+        global = true
+    )]
     pub cors_origins: Vec<String>,
 
     /// Seconds before a request is cut off with 503.

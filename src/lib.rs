@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod api;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -11,4 +12,3 @@ pub mod error;
 pub mod registry;
 pub mod server;
 pub mod users;
-pub mod backup;

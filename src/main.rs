@@ -12,7 +12,11 @@ use geoportal::registry::{self, Registry};
 use geoportal::{backup, demo, server, users};
 
 #[derive(Debug, Parser)]
-#[command(name = "geoportal", version, about = "Municipal GIS server: PostGIS layers as vector tiles, OGC API Features and analytics")]
+#[command(
+    name = "geoportal",
+    version,
+    about = "Municipal GIS server: PostGIS layers as vector tiles, OGC API Features and analytics"
+)]
 struct Cli {
     #[command(flatten)]
     config: Config,
@@ -114,7 +118,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command {
         Command::Db { command } => return db_command(&config, command),
-        Command::User { command: UserCommand::Add { username, roles } } => {
+        Command::User {
+            command: UserCommand::Add { username, roles },
+        } => {
             // Validate before touching the database or reading the password.
             let roles = users::parse_roles(&roles)?;
             let password = read_password()?;
@@ -155,7 +161,11 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
         } => {
             let registry = load_registry(config, db).await?;
             if demo_if_empty && demo::is_empty(&db.pool).await? {
-                tracing::info!(scale = demo_scale, seed = demo_seed, "empty database: loading the demo city");
+                tracing::info!(
+                    scale = demo_scale,
+                    seed = demo_seed,
+                    "empty database: loading the demo city"
+                );
                 let options = demo::DemoOptions {
                     scale: demo_scale,
                     seed: demo_seed,
@@ -176,7 +186,11 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
         Command::Demo { scale, seed } => {
             let summary = demo::load(&db.pool, &demo::DemoOptions { scale, seed }, true).await?;
             let total: u64 = summary.rows.values().sum();
-            println!("demo city loaded: {total} rows in {} tables (batch {})", summary.rows.len(), summary.batch_id);
+            println!(
+                "demo city loaded: {total} rows in {} tables (batch {})",
+                summary.rows.len(),
+                summary.batch_id
+            );
             Ok(())
         }
         Command::Layers => {

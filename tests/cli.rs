@@ -38,20 +38,33 @@ fn ok(output: Output) -> String {
 }
 
 fn with_stdin(mut cmd: Command, input: &str) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A plain HTTP/1.1 GET over a socket; returns the status line and body.
 fn http_get(port: u16, path: &str) -> Option<(String, String)> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
@@ -75,7 +88,12 @@ fn every_command_has_help() {
         assert!(out.contains("Usage:"), "{args:?}: {out}");
     }
     let out = ok(geoportal(tmp.path(), None).arg("--help").output().unwrap());
-    for env in ["GEOPORTAL_LISTEN", "DATABASE_URL", "GEOPORTAL_DATA_DIR", "GEOPORTAL_PUBLIC_URL"] {
+    for env in [
+        "GEOPORTAL_LISTEN",
+        "DATABASE_URL",
+        "GEOPORTAL_DATA_DIR",
+        "GEOPORTAL_PUBLIC_URL",
+    ] {
         assert!(out.contains(env), "--help does not document {env}");
     }
 }
@@ -113,7 +131,10 @@ async fn database_url_mode_uses_that_server_and_starts_no_cluster() {
     assert!(status.success(), "{status}");
     let mut stdout = String::new();
     server.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    assert!(stdout.contains(&format!("http://127.0.0.1:{port}/")), "prints its URL: {stdout}");
+    assert!(
+        stdout.contains(&format!("http://127.0.0.1:{port}/")),
+        "prints its URL: {stdout}"
+    );
 
     assert!(
         std::fs::symlink_metadata(tmp.path().join("postgres")).is_err(),
@@ -132,7 +153,9 @@ async fn a_broken_layer_file_stops_start_with_file_and_key() {
         std::fs::copy(&path, layers.join(path.file_name().unwrap())).unwrap();
     }
     let file = layers.join("streets.toml");
-    let text = std::fs::read_to_string(&file).unwrap().replacen("minzoom", "min_zoom", 1);
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replacen("minzoom", "min_zoom", 1);
     std::fs::write(&file, text).unwrap();
     let output = geoportal(tmp.path(), Some(&db.url()))
         .env("GEOPORTAL_LAYERS_DIR", &layers)
@@ -141,7 +164,10 @@ async fn a_broken_layer_file_stops_start_with_file_and_key() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("streets.toml") && stderr.contains("min_zoom"), "{stderr}");
+    assert!(
+        stderr.contains("streets.toml") && stderr.contains("min_zoom"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -168,10 +194,12 @@ async fn user_add_reads_the_password_from_stdin_and_stores_an_argon2id_hash() {
 }
 
 async fn mutate(pool: &sqlx::PgPool) {
-    sqlx::query("UPDATE land_plots SET area_ha = area_ha + 1 WHERE id IN (SELECT id FROM land_plots ORDER BY id LIMIT 5)")
-        .execute(pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE land_plots SET area_ha = area_ha + 1 WHERE id IN (SELECT id FROM land_plots ORDER BY id LIMIT 5)",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
     sqlx::query("DELETE FROM payments WHERE id IN (SELECT id FROM payments ORDER BY id LIMIT 5)")
         .execute(pool)
         .await
@@ -191,16 +219,27 @@ async fn backup_and_restore_round_trip_every_table() {
     let before = common::all_table_checksums(&db.pool).await;
     assert!(before.len() > 25, "{before:?}");
     let file = tmp.path().join("city.backup");
-    ok(geoportal(tmp.path(), Some(&url)).arg("backup").arg(&file).output().unwrap());
+    ok(geoportal(tmp.path(), Some(&url))
+        .arg("backup")
+        .arg(&file)
+        .output()
+        .unwrap());
     assert!(std::fs::metadata(&file).unwrap().len() > 10_000);
 
     mutate(&db.pool).await;
     assert_ne!(common::all_table_checksums(&db.pool).await, before);
 
-    ok(geoportal(tmp.path(), Some(&url)).arg("restore").arg(&file).output().unwrap());
+    ok(geoportal(tmp.path(), Some(&url))
+        .arg("restore")
+        .arg(&file)
+        .output()
+        .unwrap());
     assert_eq!(common::all_table_checksums(&db.pool).await, before);
 
-    let missing = geoportal(tmp.path(), Some(&url)).args(["restore", "/nonexistent.backup"]).output().unwrap();
+    let missing = geoportal(tmp.path(), Some(&url))
+        .args(["restore", "/nonexistent.backup"])
+        .output()
+        .unwrap();
     assert!(!missing.status.success());
 }
 
@@ -213,7 +252,10 @@ async fn embedded_cluster_starts_migrates_round_trips_and_stops() {
     struct Cleanup(std::path::PathBuf);
     impl Drop for Cleanup {
         fn drop(&mut self) {
-            let _ = Command::new(BIN).env("GEOPORTAL_DATA_DIR", &self.0).args(["db", "stop"]).output();
+            let _ = Command::new(BIN)
+                .env("GEOPORTAL_DATA_DIR", &self.0)
+                .args(["db", "stop"])
+                .output();
             if let Ok(target) = std::fs::read_link(self.0.join("postgres")) {
                 let _ = std::fs::remove_dir_all(target);
             }
@@ -225,7 +267,9 @@ async fn embedded_cluster_starts_migrates_round_trips_and_stops() {
     cmd.args(["user", "add", "oksana", "--roles", "appeals_operator"]);
     ok(with_stdin(cmd, "another long password\n"));
 
-    let url = ok(geoportal(&data, None).args(["db", "url"]).output().unwrap()).trim().to_string();
+    let url = ok(geoportal(&data, None).args(["db", "url"]).output().unwrap())
+        .trim()
+        .to_string();
     assert!(url.contains("host=/"), "a unix socket: {url}");
     let socket_dir = url.rsplit("host=").next().unwrap();
     assert!(socket_dir.len() + "/.s.PGSQL.5432".len() <= 107);
@@ -233,13 +277,19 @@ async fn embedded_cluster_starts_migrates_round_trips_and_stops() {
     // The process that started the cluster stopped it on exit.
     let pgdata = std::fs::canonicalize(data.join("postgres")).unwrap().join("pgdata");
     assert!(pgdata.join("PG_VERSION").exists());
-    assert!(!pgdata.join("postmaster.pid").exists(), "the cluster must be stopped after the command");
+    assert!(
+        !pgdata.join("postmaster.pid").exists(),
+        "the cluster must be stopped after the command"
+    );
 
     let file = tmp.path().join("embedded.backup");
     ok(geoportal(&data, None).arg("backup").arg(&file).output().unwrap());
     ok(geoportal(&data, None).args(["db", "start"]).output().unwrap());
     let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-    let pool = sqlx::postgres::PgPoolOptions::new().connect_with(options).await.unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .connect_with(options)
+        .await
+        .unwrap();
     sqlx::query("DELETE FROM users").execute(&pool).await.unwrap();
     pool.close().await;
     // A running cluster is reused, and left running by a command that did not start it.
@@ -249,7 +299,10 @@ async fn embedded_cluster_starts_migrates_round_trips_and_stops() {
         .connect_with(url.parse::<sqlx::postgres::PgConnectOptions>().unwrap())
         .await
         .unwrap();
-    let users: Vec<String> = sqlx::query_scalar("SELECT username FROM users").fetch_all(&pool).await.unwrap();
+    let users: Vec<String> = sqlx::query_scalar("SELECT username FROM users")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     pool.close().await;
     assert_eq!(users, ["oksana"]);
     ok(geoportal(&data, None).args(["db", "stop"]).output().unwrap());

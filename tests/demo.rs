@@ -50,12 +50,11 @@ async fn the_demo_is_deterministic_and_fills_every_table() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_is_one_history_entry_per_table_and_refuses_a_second_load() {
     let db = TestDb::new().await.with_demo(SCALE, 1).await;
-    let (entries, tables): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(DISTINCT table_name) FROM history WHERE operation = 'bulk_load'",
-    )
-    .fetch_one(&db.pool)
-    .await
-    .unwrap();
+    let (entries, tables): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT table_name) FROM history WHERE operation = 'bulk_load'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(entries, tables);
     assert_eq!(entries as usize, demo::TABLES.len());
     let per_row: i64 = sqlx::query_scalar("SELECT count(*) FROM history WHERE operation <> 'bulk_load'")
@@ -73,8 +72,16 @@ async fn the_demo_is_one_history_entry_per_table_and_refuses_a_second_load() {
     assert!(batch.2);
 
     assert!(!demo::is_empty(&db.pool).await.unwrap());
-    assert!(demo::load(&db.pool, &DemoOptions { scale: SCALE, seed: 1 }, false).await.is_err());
-    assert!(demo::load(&TestDb::new().await.pool, &DemoOptions { scale: -1.0, seed: 1 }, false).await.is_err());
+    assert!(
+        demo::load(&db.pool, &DemoOptions { scale: SCALE, seed: 1 }, false)
+            .await
+            .is_err()
+    );
+    assert!(
+        demo::load(&TestDb::new().await.pool, &DemoOptions { scale: -1.0, seed: 1 }, false)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -91,8 +98,10 @@ async fn the_demo_is_valid_and_carries_deliberate_faults() {
         "the city's KOATUU"
     );
     assert!(
-        q("SELECT count(*) FROM land_plots a JOIN land_plots b ON a.id < b.id AND a.geom && b.geom \
-           AND ST_Overlaps(a.geom, b.geom) AND ST_Area(ST_Intersection(a.geom, b.geom)::geography) > 1")
+        q(
+            "SELECT count(*) FROM land_plots a JOIN land_plots b ON a.id < b.id AND a.geom && b.geom \
+           AND ST_Overlaps(a.geom, b.geom) AND ST_Area(ST_Intersection(a.geom, b.geom)::geography) > 1"
+        )
         .await
             > 0,
         "overlapping plots"
@@ -107,7 +116,10 @@ async fn the_demo_is_valid_and_carries_deliberate_faults() {
             < q("SELECT count(*) FROM appeals").await / 10,
         "appeals fall inside electoral districts"
     );
-    assert!(q("SELECT count(*) FROM energy_readings").await > 1000, "daily readings over three years");
+    assert!(
+        q("SELECT count(*) FROM energy_readings").await > 1000,
+        "daily readings over three years"
+    );
     assert!(
         q("SELECT count(*) FROM deputies GROUP BY district_id ORDER BY 1 LIMIT 1").await >= 2,
         "several deputies per district"

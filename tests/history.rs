@@ -48,7 +48,10 @@ async fn history_records_an_update_with_old_and_new_values() {
     let rows = history(&db, id).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     let (op, version, actor, table, old, new) = &rows[1];
-    assert_eq!((op.as_str(), *version, actor.as_str(), table.as_str()), ("update", 2, "land_editor:olena", "land_plots"));
+    assert_eq!(
+        (op.as_str(), *version, actor.as_str(), table.as_str()),
+        ("update", 2, "land_editor:olena", "land_plots")
+    );
     let (old, new) = (old.as_ref().unwrap(), new.as_ref().unwrap());
     assert_eq!(old["use_status"], "free");
     assert_eq!(new["use_status"], "leased");
@@ -75,7 +78,10 @@ async fn history_records_a_soft_delete_and_the_row_is_kept() {
     let (op, version, actor, _, old, new) = rows.last().unwrap();
     assert_eq!(op, "soft_delete");
     assert_eq!(*version, 2);
-    assert!(actor.starts_with("db:"), "unattributed changes name the database role: {actor}");
+    assert!(
+        actor.starts_with("db:"),
+        "unattributed changes name the database role: {actor}"
+    );
     assert!(old.as_ref().unwrap()["deleted_at"].is_null());
     assert!(!new.as_ref().unwrap()["deleted_at"].is_null());
     let still_there: i64 = sqlx::query_scalar("SELECT count(*) FROM land_plots WHERE id = $1")
@@ -90,7 +96,11 @@ async fn history_records_a_soft_delete_and_the_row_is_kept() {
 async fn history_records_a_hard_delete_with_the_old_row() {
     let db = TestDb::new().await;
     let id = insert_plot(&db).await;
-    sqlx::query("DELETE FROM land_plots WHERE id = $1").bind(id).execute(&db.pool).await.unwrap();
+    sqlx::query("DELETE FROM land_plots WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let rows = history(&db, id).await;
     let (op, _, _, _, old, new) = rows.last().unwrap();
     assert_eq!(op, "delete");

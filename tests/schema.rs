@@ -59,7 +59,10 @@ async fn migrations_apply_to_an_empty_database() {
         .await
         .unwrap();
     assert_eq!(applied as usize, geoportal::db::MIGRATOR.iter().count());
-    let postgis: String = sqlx::query_scalar("SELECT postgis_lib_version()").fetch_one(&db.pool).await.unwrap();
+    let postgis: String = sqlx::query_scalar("SELECT postgis_lib_version()")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert!(postgis.starts_with('3'), "PostGIS 3 expected, got {postgis}");
     // Running them again is a no-op.
     geoportal::db::MIGRATOR.run(&db.pool).await.unwrap();
@@ -87,7 +90,10 @@ async fn every_table_has_the_bookkeeping_columns_and_history_triggers() {
         .fetch_all(&db.pool)
         .await
         .unwrap();
-        assert!(triggers.contains(&"history".to_string()), "{table} has no history trigger");
+        assert!(
+            triggers.contains(&"history".to_string()),
+            "{table} has no history trigger"
+        );
         assert!(triggers.contains(&"touch".to_string()), "{table} has no touch trigger");
     }
 }
@@ -110,22 +116,39 @@ async fn every_layer_geometry_has_a_gist_index() {
 #[tokio::test]
 async fn database_rejects_a_malformed_cadastral_number() {
     let db = TestDb::new().await;
-    for bad in ["181010000:01:001:0001", "1810100000:1:001:0001", "1810100000-01-001-0001", "abc"] {
+    for bad in [
+        "181010000:01:001:0001",
+        "1810100000:1:001:0001",
+        "1810100000-01-001-0001",
+        "abc",
+    ] {
         let c = rejected(&db, &plot_sql(bad, SQUARE)).await;
         assert!(c.contains("cadastral_number"), "{bad}: {c}");
     }
-    sqlx::query(&plot_sql("1810100000:01:001:0001", SQUARE)).execute(&db.pool).await.unwrap();
+    sqlx::query(&plot_sql("1810100000:01:001:0001", SQUARE))
+        .execute(&db.pool)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn database_rejects_a_duplicate_live_cadastral_number() {
     let db = TestDb::new().await;
-    sqlx::query(&plot_sql("1810100000:01:001:0001", SQUARE)).execute(&db.pool).await.unwrap();
+    sqlx::query(&plot_sql("1810100000:01:001:0001", SQUARE))
+        .execute(&db.pool)
+        .await
+        .unwrap();
     let c = rejected(&db, &plot_sql("1810100000:01:001:0001", SQUARE)).await;
     assert_eq!(c, "land_plots_cadastral_live");
     // Once the first is soft-deleted the number may be reused.
-    sqlx::query("UPDATE land_plots SET deleted_at = now()").execute(&db.pool).await.unwrap();
-    sqlx::query(&plot_sql("1810100000:01:001:0001", SQUARE)).execute(&db.pool).await.unwrap();
+    sqlx::query("UPDATE land_plots SET deleted_at = now()")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query(&plot_sql("1810100000:01:001:0001", SQUARE))
+        .execute(&db.pool)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

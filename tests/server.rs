@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use common::TestDb;
 use geoportal::config::Config;
 use geoportal::registry::Registry;
-use geoportal::server::{router, AppState};
+use geoportal::server::{AppState, router};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -113,6 +113,9 @@ async fn responses_are_compressed_and_cors_enabled() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers().get(header::CONTENT_ENCODING).unwrap(), "gzip");
-    assert_eq!(response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(), "*");
+    assert_eq!(
+        response.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).unwrap(),
+        "*"
+    );
     let _ = response.into_body().collect().await.unwrap();
 }

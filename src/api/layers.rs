@@ -82,7 +82,11 @@ async fn list(State(state): State<AppState>, viewer: Viewer) -> Json<serde_json:
     Json(serde_json::json!({ "layers": layers }))
 }
 
-async fn one(State(state): State<AppState>, viewer: Viewer, Path(id): Path<String>) -> AppResult<Json<serde_json::Value>> {
+async fn one(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> AppResult<Json<serde_json::Value>> {
     let layer = state
         .registry
         .get_visible(&id, &viewer.roles)

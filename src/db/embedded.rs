@@ -26,7 +26,9 @@ const MAX_SOCKET_PATH: usize = 107;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {
-    #[error("no PostgreSQL server binaries found (looked in {0}); install postgresql-15 and postgresql-15-postgis-3, or set DATABASE_URL")]
+    #[error(
+        "no PostgreSQL server binaries found (looked in {0}); install postgresql-15 and postgresql-15-postgis-3, or set DATABASE_URL"
+    )]
     NoBinaries(String),
     #[error("PostGIS is not installed for PostgreSQL {0}: install postgresql-{0}-postgis-3, or set DATABASE_URL")]
     NoPostgis(String),
@@ -179,7 +181,7 @@ impl Cluster {
 
     /// A libpq URL (for pg_dump, psql and the like).
     pub fn url(&self, database: &str) -> String {
-        format!("postgresql://postgres@/{database}?host={}", self.socket_dir.display())
+        format!("postgresql://postgres@localhost/{database}?host={}", self.socket_dir.display())
     }
 
     pub fn bin(&self, name: &str) -> PathBuf {
@@ -236,14 +238,20 @@ impl Cluster {
     }
 
     fn init(&self) -> Result<(), EmbeddedError> {
-        if let Some(parent) = self.base.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-        }
-        self.make_owned_dir(&self.base)?;
         let pgdata = self.pgdata.to_string_lossy();
         self.run_ok(
             "initdb",
-            &["-D", &pgdata, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"],
+            &[
+                "-D",
+                &pgdata,
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
         )?;
         let mut conf = format!(
             "\n# geoportal: unix socket only, private directory\nlisten_addresses = ''\nunix_socket_directories = '{}'\nmax_connections = 200\nshared_buffers = 256MB\nwork_mem = 16MB\nmaintenance_work_mem = 256MB\n",
@@ -265,14 +273,8 @@ impl Cluster {
     /// Initialises the cluster if needed and starts it unless it runs already.
     /// Concurrent callers are serialised by a lock file.
     pub fn ensure_running(self) -> Result<RunningCluster, EmbeddedError> {
-        let lock_path = self
-            .base
-            .parent()
-            .map(|p| p.join(format!("{}.lock", short_hash(&self.base))))
-            .unwrap_or_else(|| std::env::temp_dir().join("geoportal.lock"));
-        if let Some(parent) = lock_path.parent() {
-            std::fs::create_dir_all(parent).map_err(io_err(parent))?;
-        }
+        self.make_owned_dir(&self.base)?;
+        let lock_path = self.base.join("lock");
         let lock = std::fs::File::create(&lock_path).map_err(io_err(&lock_path))?;
         lock.lock().map_err(io_err(&lock_path))?;
 
@@ -322,10 +324,10 @@ impl RunningCluster {
 
 impl Drop for RunningCluster {
     fn drop(&mut self) {
-        if self.started_here {
-            if let Err(e) = self.cluster.stop() {
-                tracing::error!(error = %e, "could not stop the embedded PostgreSQL");
-            }
+        if self.started_here
+            && let Err(e) = self.cluster.stop()
+        {
+            tracing::error!(error = %e, "could not stop the embedded PostgreSQL");
         }
     }
 }

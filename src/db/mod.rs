@@ -53,11 +53,13 @@ impl Database {
                 (options.clone(), Target::External(options))
             }
             None => {
-                let cluster = tokio::task::block_in_place(|| {
-                    Cluster::for_data_dir(data_dir).and_then(Cluster::ensure_running)
-                })?;
+                let cluster =
+                    tokio::task::block_in_place(|| Cluster::for_data_dir(data_dir).and_then(Cluster::ensure_running))?;
                 create_database_if_missing(&cluster.cluster, EMBEDDED_DATABASE).await?;
-                (cluster.cluster.connect_options(EMBEDDED_DATABASE), Target::Embedded(cluster))
+                (
+                    cluster.cluster.connect_options(EMBEDDED_DATABASE),
+                    Target::Embedded(cluster),
+                )
             }
         };
         let pool = pool_options().connect_with(quiet(options)).await?;
@@ -117,7 +119,8 @@ pub fn quiet(options: PgConnectOptions) -> PgConnectOptions {
 
 /// Creates a database in a cluster if it does not exist yet.
 pub async fn create_database_if_missing(cluster: &Cluster, name: &str) -> Result<(), DbError> {
-    let mut conn: sqlx::PgConnection = sqlx::Connection::connect_with(&quiet(cluster.connect_options("postgres"))).await?;
+    let mut conn: sqlx::PgConnection =
+        sqlx::Connection::connect_with(&quiet(cluster.connect_options("postgres"))).await?;
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
         .bind(name)
         .fetch_one(&mut conn)

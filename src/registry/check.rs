@@ -18,11 +18,10 @@ struct Column {
 pub async fn check_against_database(registry: &Registry, pool: &PgPool) -> Result<(), RegistryError> {
     let mut problems = Vec::new();
     for layer in registry.all() {
-        let rows: Vec<(String, String, Option<String>, Option<i32>)> =
-            sqlx::query_as(include_str!("sql/columns.sql"))
-                .bind(layer.table())
-                .fetch_all(pool)
-                .await?;
+        let rows: Vec<(String, String, Option<String>, Option<i32>)> = sqlx::query_as(include_str!("sql/columns.sql"))
+            .bind(layer.table())
+            .fetch_all(pool)
+            .await?;
         let mut report = |key: String, problem: String| {
             problems.push(Problem {
                 file: layer.file.clone(),
@@ -51,20 +50,33 @@ pub async fn check_against_database(registry: &Registry, pool: &PgPool) -> Resul
 
         match columns.get(&layer.id_column) {
             Some(c) if AttrType::Integer.pg_types().contains(&c.base_type.as_str()) => {}
-            Some(c) => report("id_column".into(), format!("`{table}.{}` is {}, not an integer", layer.id_column, c.base_type)),
-            None => report("id_column".into(), format!("table `{table}` has no column `{}`", layer.id_column)),
+            Some(c) => report(
+                "id_column".into(),
+                format!("`{table}.{}` is {}, not an integer", layer.id_column, c.base_type),
+            ),
+            None => report(
+                "id_column".into(),
+                format!("table `{table}` has no column `{}`", layer.id_column),
+            ),
         }
         for required in ["deleted_at", "created_at", "updated_at", "version"] {
             if !columns.contains_key(required) {
-                report("table".into(), format!("table `{table}` lacks the `{required}` column every layer row has"));
+                report(
+                    "table".into(),
+                    format!("table `{table}` lacks the `{required}` column every layer row has"),
+                );
             }
         }
         let g = &layer.geometry;
         match columns.get(&g.column) {
-            None => report("geometry.column".into(), format!("table `{table}` has no column `{}`", g.column)),
-            Some(c) if c.base_type != "geometry" => {
-                report("geometry.column".into(), format!("`{table}.{}` is {}, not geometry", g.column, c.base_type))
-            }
+            None => report(
+                "geometry.column".into(),
+                format!("table `{table}` has no column `{}`", g.column),
+            ),
+            Some(c) if c.base_type != "geometry" => report(
+                "geometry.column".into(),
+                format!("`{table}.{}` is {}, not geometry", g.column, c.base_type),
+            ),
             Some(c) => {
                 let declared = g.geometry_type.postgis_name();
                 if c.geometry_type.as_deref() != Some(declared) {
@@ -87,7 +99,10 @@ pub async fn check_against_database(registry: &Registry, pool: &PgPool) -> Resul
         }
         for (i, a) in layer.attributes.iter().enumerate() {
             match columns.get(&a.name) {
-                None => report(format!("attributes[{i}].name"), format!("table `{table}` has no column `{}`", a.name)),
+                None => report(
+                    format!("attributes[{i}].name"),
+                    format!("table `{table}` has no column `{}`", a.name),
+                ),
                 Some(c) if !a.attr_type.pg_types().contains(&c.base_type.as_str()) => report(
                     format!("attributes[{i}].type"),
                     format!(
@@ -102,10 +117,13 @@ pub async fn check_against_database(registry: &Registry, pool: &PgPool) -> Resul
             }
         }
         for (i, rule) in layer.rows.iter().enumerate() {
-            if let Some(own) = &rule.own {
-                if !columns.contains_key(&own.column) {
-                    report(format!("rows[{i}].own.column"), format!("table `{table}` has no column `{}`", own.column));
-                }
+            if let Some(own) = &rule.own
+                && !columns.contains_key(&own.column)
+            {
+                report(
+                    format!("rows[{i}].own.column"),
+                    format!("table `{table}` has no column `{}`", own.column),
+                );
             }
         }
     }

@@ -29,10 +29,7 @@ impl std::fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("cannot read the layer directory {dir}: {source}")]
-    ReadDir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
+    ReadDir { dir: PathBuf, source: std::io::Error },
     #[error("no layer files (*.toml) in {0}")]
     Empty(PathBuf),
     #[error("invalid layer definitions:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
@@ -188,10 +185,13 @@ fn validate(layer: &Layer, problems: &mut Vec<Problem>) {
     if !is_identifier(&layer.id) {
         report("id".into(), format!("`{}` is not a lower-case identifier", layer.id));
     }
-    if let Some(stem) = layer.file.file_stem().and_then(|s| s.to_str()) {
-        if stem != layer.id {
-            report("id".into(), format!("`{}` differs from the file name `{stem}.toml`", layer.id));
-        }
+    if let Some(stem) = layer.file.file_stem().and_then(|s| s.to_str())
+        && stem != layer.id
+    {
+        report(
+            "id".into(),
+            format!("`{}` differs from the file name `{stem}.toml`", layer.id),
+        );
     }
     if !is_identifier(layer.table()) {
         report("table".into(), format!("`{}` is not a valid table name", layer.table()));
@@ -215,12 +215,18 @@ fn validate(layer: &Layer, problems: &mut Vec<Problem>) {
             report(key.clone(), format!("attribute `{}` is listed twice", a.name));
         }
         if a.name == layer.geometry.column || a.name == layer.id_column {
-            report(key, format!("`{}` is the geometry or id column, not an attribute", a.name));
+            report(
+                key,
+                format!("`{}` is the geometry or id column, not an attribute", a.name),
+            );
         }
-        if let ReadAccess::Roles(roles) = &a.read {
-            if roles.is_empty() {
-                report(format!("attributes[{i}].read"), "an empty role list hides the attribute from everyone".into());
-            }
+        if let ReadAccess::Roles(roles) = &a.read
+            && roles.is_empty()
+        {
+            report(
+                format!("attributes[{i}].read"),
+                "an empty role list hides the attribute from everyone".into(),
+            );
         }
         if a.edit.contains(&model::Role::Everyone) {
             report(format!("attributes[{i}].edit"), "`everyone` may not edit".into());
@@ -233,16 +239,19 @@ fn validate(layer: &Layer, problems: &mut Vec<Problem>) {
             None => report("temporal".into(), format!("`{t}` is not an attribute of the layer")),
         }
     }
-    if let Some(l) = &layer.label {
-        if layer.attribute(l).is_none() {
-            report("label".into(), format!("`{l}` is not an attribute of the layer"));
-        }
+    if let Some(l) = &layer.label
+        && layer.attribute(l).is_none()
+    {
+        report("label".into(), format!("`{l}` is not an attribute of the layer"));
     }
     for (i, s) in layer.search.iter().enumerate() {
         match layer.attribute(s) {
             Some(a) if a.attr_type == AttrType::String => {}
             Some(_) => report(format!("search[{i}]"), format!("`{s}` is not a string attribute")),
-            None => report(format!("search[{i}]"), format!("`{s}` is not an attribute of the layer")),
+            None => report(
+                format!("search[{i}]"),
+                format!("`{s}` is not an attribute of the layer"),
+            ),
         }
     }
     for (i, rule) in layer.rows.iter().enumerate() {
@@ -256,7 +265,10 @@ fn validate(layer: &Layer, problems: &mut Vec<Problem>) {
                     properties(&expr, &mut props);
                     for p in props {
                         if layer.attribute(&p).is_none() {
-                            report(format!("rows[{i}].filter"), format!("`{p}` is not an attribute of the layer"));
+                            report(
+                                format!("rows[{i}].filter"),
+                                format!("`{p}` is not an attribute of the layer"),
+                            );
                         }
                     }
                 }

@@ -321,9 +321,7 @@ impl LayerDef {
 
     /// Whether a user with `roles` may see this layer at all.
     pub fn visible_to(&self, roles: &[Role]) -> bool {
-        self.published
-            || roles.contains(&Role::Admin)
-            || roles.iter().any(|r| self.staff.contains(r))
+        self.published || roles.contains(&Role::Admin) || roles.iter().any(|r| self.staff.contains(r))
     }
 
     /// Attributes a user with `roles` may read, in file order.

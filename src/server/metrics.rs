@@ -4,12 +4,12 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
@@ -37,7 +37,11 @@ async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("db_pool_connections").set(f64::from(state.pool.size()));
     metrics::gauge!("db_pool_idle_connections").set(state.pool.num_idle() as f64);
     let body = handle().map(PrometheusHandle::render).unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 pub async fn track(req: Request, next: Next) -> Response {

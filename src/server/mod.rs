@@ -6,9 +6,9 @@ mod metrics;
 
 use std::sync::Arc;
 
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::IntoResponse;
 use axum::Router;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
 use sqlx::PgPool;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -61,8 +61,21 @@ pub fn router(state: AppState) -> Router {
 
 fn cors(origins: &[String]) -> CorsLayer {
     let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::IF_MATCH, header::ACCEPT])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::IF_MATCH,
+            header::ACCEPT,
+        ])
         .expose_headers([header::ETAG, header::LOCATION]);
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(Any)

@@ -66,7 +66,12 @@ async fn server() -> &'static Server {
             let (admin, url_base) = match std::env::var("DATABASE_URL") {
                 Ok(url) => {
                     let admin: PgConnectOptions = url.parse().expect("DATABASE_URL must be a PostgreSQL URL");
-                    let base = url.split('?').next().unwrap_or(&url).rsplit_once('/').map_or(url.clone(), |(b, _)| b.to_string());
+                    let base = url
+                        .split('?')
+                        .next()
+                        .unwrap_or(&url)
+                        .rsplit_once('/')
+                        .map_or(url.clone(), |(b, _)| b.to_string());
                     (admin, UrlBase::External(base))
                 }
                 Err(_) => {
@@ -77,14 +82,22 @@ async fn server() -> &'static Server {
                     })
                     .await
                     .expect("cluster start task");
-                    (cluster.connect_options("postgres"), UrlBase::Socket(cluster.socket_dir.clone()))
+                    (
+                        cluster.connect_options("postgres"),
+                        UrlBase::Socket(cluster.socket_dir.clone()),
+                    )
                 }
             };
             let admin = db::quiet(admin);
             let template = format!("geoportal_tpl_{}", migrations_hash());
-            let mut conn = PgConnection::connect_with(&admin).await.expect("connect to the test server");
+            let mut conn = PgConnection::connect_with(&admin)
+                .await
+                .expect("connect to the test server");
             // Serialise template creation across test processes.
-            sqlx::query("SELECT pg_advisory_lock(8080)").execute(&mut conn).await.expect("advisory lock");
+            sqlx::query("SELECT pg_advisory_lock(8080)")
+                .execute(&mut conn)
+                .await
+                .expect("advisory lock");
             let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
                 .bind(&template)
                 .fetch_one(&mut conn)
@@ -107,13 +120,20 @@ async fn server() -> &'static Server {
                     .expect("connect to template");
                 db::MIGRATOR.run(&pool).await.expect("migrate template");
                 pool.close().await;
-                sqlx::query(&format!("ALTER DATABASE {} RENAME TO {}", quote_ident(&building), quote_ident(&template)))
-                    .execute(&mut conn)
-                    .await
-                    .expect("publish template");
+                sqlx::query(&format!(
+                    "ALTER DATABASE {} RENAME TO {}",
+                    quote_ident(&building),
+                    quote_ident(&template)
+                ))
+                .execute(&mut conn)
+                .await
+                .expect("publish template");
             }
             prune_old_databases(&mut conn).await;
-            sqlx::query("SELECT pg_advisory_unlock(8080)").execute(&mut conn).await.expect("unlock");
+            sqlx::query("SELECT pg_advisory_unlock(8080)")
+                .execute(&mut conn)
+                .await
+                .expect("unlock");
             conn.close().await.ok();
             Server {
                 admin,
@@ -127,11 +147,15 @@ async fn server() -> &'static Server {
 /// Test databases of earlier runs that were not cleaned up (a reused cluster
 /// or an external server): dropped when older than two hours.
 async fn prune_old_databases(conn: &mut PgConnection) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let names: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'gptest\\_%'")
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE 'gptest\\_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
     for name in names {
         let created: u64 = name.split('_').nth(1).and_then(|s| s.parse().ok()).unwrap_or(now);
         if now.saturating_sub(created) > 7200 {
@@ -152,9 +176,14 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> TestDb {
         let server = server().await;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let name = format!("gptest_{now}_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = PgConnection::connect_with(&server.admin).await.expect("connect to the test server");
+        let mut conn = PgConnection::connect_with(&server.admin)
+            .await
+            .expect("connect to the test server");
         sqlx::query(&format!(
             "CREATE DATABASE {} TEMPLATE {}",
             quote_ident(&name),
@@ -176,7 +205,7 @@ impl TestDb {
     /// A libpq URL for this database (to hand to the `geoportal` binary).
     pub fn url(&self) -> String {
         match &server_now().url_base {
-            UrlBase::Socket(dir) => format!("postgresql://postgres@/{}?host={}", self.name, dir.display()),
+            UrlBase::Socket(dir) => format!("postgresql://postgres@localhost/{}?host={}", self.name, dir.display()),
             UrlBase::External(base) => format!("{base}/{}", self.name),
         }
     }
@@ -229,7 +258,11 @@ pub async fn get(app: &axum::Router, uri: &str) -> (axum::http::StatusCode, Stri
     use tower::ServiceExt;
     let response = app
         .clone()
-        .oneshot(axum::http::Request::get(uri).body(axum::body::Body::empty()).expect("request"))
+        .oneshot(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("router answers");
     let status = response.status();
