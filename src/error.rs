@@ -82,10 +82,12 @@ fn database_status(e: &sqlx::Error) -> StatusCode {
         sqlx::Error::Database(db) => match db.code().as_deref() {
             // unique_violation, exclusion_violation
             Some("23505") | Some("23P01") => StatusCode::CONFLICT,
-            // check, not-null, foreign-key violations, invalid text representation
-            Some("23514") | Some("23502") | Some("23503") | Some("22P02") | Some("22023") => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            // check, not-null, foreign-key violations
+            Some("23514") | Some("23502") | Some("23503") => StatusCode::UNPROCESSABLE_ENTITY,
+            // a value the client sent that PostgreSQL cannot read: invalid text
+            // representation, datetime format or field, numeric out of range,
+            // invalid parameter value (e.g. an unknown SRID)
+            Some("22P02") | Some("22007") | Some("22008") | Some("22003") | Some("22023") => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         },
         _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod query;
 pub mod registry;
 pub mod server;
 pub mod users;

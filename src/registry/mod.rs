@@ -52,6 +52,19 @@ impl RegistryError {
 pub struct Layer {
     pub def: LayerDef,
     pub file: PathBuf,
+    /// `rows[i].filter` parsed once (None where a rule has no filter).
+    pub row_filters: Vec<Option<cql2::Expr>>,
+}
+
+impl Layer {
+    pub fn new(def: LayerDef, file: PathBuf) -> Layer {
+        let row_filters = def
+            .rows
+            .iter()
+            .map(|r| r.filter.as_deref().and_then(|f| cql2::parse_text(f).ok()))
+            .collect();
+        Layer { def, file, row_filters }
+    }
 }
 
 impl std::ops::Deref for Layer {
@@ -100,7 +113,7 @@ impl Registry {
                 }
             };
             match toml::from_str::<LayerDef>(&text) {
-                Ok(def) => layers.push(Layer { def, file }),
+                Ok(def) => layers.push(Layer::new(def, file)),
                 Err(e) => problems.push(Problem {
                     key: toml_error_key(&e, &text),
                     problem: e.message().to_string(),
