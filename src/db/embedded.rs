@@ -181,7 +181,10 @@ impl Cluster {
 
     /// A libpq URL (for pg_dump, psql and the like).
     pub fn url(&self, database: &str) -> String {
-        format!("postgresql://postgres@localhost/{database}?host={}", self.socket_dir.display())
+        format!(
+            "postgresql://postgres@localhost/{database}?host={}",
+            self.socket_dir.display()
+        )
     }
 
     pub fn bin(&self, name: &str) -> PathBuf {
