@@ -6,10 +6,10 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 PG_VERSION ?= 15
-# PostgreSQL + PostGIS for the embedded cluster; libproj-dev and libclang-dev
-# for the `proj` crate (0.25 links Debian's PROJ through bindgen).
+# PostgreSQL + PostGIS for the embedded cluster (PostGIS reprojects, through
+# PROJ); for the tests: PROJ's cs2cs (proj-bin), GDAL and OWSLib as clients.
 APT_PACKAGES := postgresql-$(PG_VERSION) postgresql-$(PG_VERSION)-postgis-3 \
-                libproj-dev libclang-dev pkg-config ca-certificates
+                pkg-config ca-certificates gdal-bin proj-bin python3-owslib
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PG_BIN := /usr/lib/postgresql/$(PG_VERSION)/bin
 

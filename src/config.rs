@@ -50,6 +50,10 @@ pub struct Config {
     /// Largest JSON request body, in bytes.
     #[arg(long, env = "GEOPORTAL_JSON_LIMIT", default_value_t = 5 * 1024 * 1024, global = true)]
     pub json_limit: usize,
+
+    /// Size of the in-memory vector tile cache, in MiB (0 turns it off).
+    #[arg(long, env = "GEOPORTAL_TILE_CACHE_MB", default_value_t = 256, global = true)]
+    pub tile_cache_mb: u64,
 }
 
 impl Config {
@@ -77,6 +81,7 @@ impl Config {
             cors_origins: vec!["*".into()],
             request_timeout_secs: 30,
             json_limit: 5 * 1024 * 1024,
+            tile_cache_mb: 256,
         }
     }
 }

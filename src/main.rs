@@ -63,6 +63,8 @@ enum Command {
     },
     /// Check the layer files against the database and list the layers.
     Layers,
+    /// Build vector tiles ahead: warm a running server's cache, or write an MBTiles file.
+    SeedTiles(geoportal::tiles::seed::SeedArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,11 +174,7 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
                 };
                 demo::load(&db.pool, &options, true).await?;
             }
-            let state = server::AppState {
-                pool: db.pool.clone(),
-                registry: Arc::new(registry),
-                config: Arc::new(config.clone()),
-            };
+            let state = server::AppState::new(db.pool.clone(), Arc::new(registry), Arc::new(config.clone()));
             server::serve(state).await
         }
         Command::Migrate => {
@@ -217,6 +215,11 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
             tokio::task::block_in_place(|| backup::restore(db, &url, &file))?;
             println!("database restored from {}", file.display());
             Ok(())
+        }
+        Command::SeedTiles(args) => {
+            let registry = load_registry(config, db).await?;
+            let state = server::AppState::new(db.pool.clone(), Arc::new(registry), Arc::new(config.clone()));
+            geoportal::tiles::seed::run_cli(&state, args).await
         }
         Command::User { .. } | Command::Db { .. } => Ok(()),
     }

@@ -32,11 +32,7 @@ async fn health_is_503_when_the_database_is_gone() {
         .acquire_timeout(Duration::from_millis(500))
         .connect_lazy_with(options);
     let registry = Registry::load_dir(&common::layers_dir()).unwrap();
-    let app = router(AppState {
-        pool,
-        registry: Arc::new(registry),
-        config: Arc::new(Config::defaults()),
-    });
+    let app = router(AppState::new(pool, Arc::new(registry), Arc::new(Config::defaults())));
     let (status, body) = common::get_json(&app, "/health").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["status"], "unavailable");

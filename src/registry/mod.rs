@@ -267,6 +267,9 @@ fn validate(layer: &Layer, problems: &mut Vec<Problem>) {
             ),
         }
     }
+    for (key, problem) in layer.cluster_problems() {
+        report(key, problem);
+    }
     for (i, rule) in layer.rows.iter().enumerate() {
         if rule.roles.is_empty() {
             report(format!("rows[{i}].roles"), "a row rule needs at least one role".into());

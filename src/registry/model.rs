@@ -307,7 +307,21 @@ pub struct LayerDef {
     pub attribution: Option<String>,
     #[serde(default)]
     pub rows: Vec<RowRule>,
+    /// Server-side clustering of a dense point layer in tiles (optional).
+    #[serde(default)]
+    pub cluster: Option<ClusterSpec>,
     pub attributes: Vec<Attribute>,
+}
+
+/// `cluster = { below_zoom = 15, dominant = "category" }`: tiles of zoom
+/// below `below_zoom` carry one point per cluster with its `count` and the
+/// most common value of `dominant` instead of the features.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    pub below_zoom: u8,
+    #[serde(default)]
+    pub dominant: Option<String>,
 }
 
 impl LayerDef {
@@ -322,6 +336,49 @@ impl LayerDef {
     /// Whether a user with `roles` may see this layer at all.
     pub fn visible_to(&self, roles: &[Role]) -> bool {
         self.published || roles.contains(&Role::Admin) || roles.iter().any(|r| self.staff.contains(r))
+    }
+
+    /// Problems of the `cluster` key as (key, problem): only point layers
+    /// cluster, within their zooms, on a plain attribute.
+    pub fn cluster_problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let Some(c) = &self.cluster else {
+            return out;
+        };
+        if !matches!(
+            self.geometry.geometry_type,
+            GeometryType::Point | GeometryType::MultiPoint
+        ) {
+            out.push((
+                "cluster".into(),
+                "only Point and MultiPoint layers can be clustered".into(),
+            ));
+        }
+        if c.below_zoom <= self.minzoom || c.below_zoom > self.maxzoom.saturating_add(1) {
+            out.push((
+                "cluster.below_zoom".into(),
+                format!(
+                    "must be in {}..={} (above minzoom, at most maxzoom + 1), got {}",
+                    self.minzoom + 1,
+                    self.maxzoom.saturating_add(1),
+                    c.below_zoom
+                ),
+            ));
+        }
+        if let Some(d) = &c.dominant {
+            match self.attribute(d) {
+                Some(a) if matches!(a.attr_type, AttrType::String | AttrType::Integer | AttrType::Boolean) => {}
+                Some(_) => out.push((
+                    "cluster.dominant".into(),
+                    format!("`{d}` must be a string, integer or boolean attribute"),
+                )),
+                None => out.push((
+                    "cluster.dominant".into(),
+                    format!("`{d}` is not an attribute of the layer"),
+                )),
+            }
+        }
+        out
     }
 
     /// Attributes a user with `roles` may read, in file order.

@@ -27,6 +27,20 @@ pub struct AppState {
     pub pool: PgPool,
     pub registry: Arc<Registry>,
     pub config: Arc<Config>,
+    /// The vector tile cache (`src/tiles`); editing calls its `invalidate`.
+    pub tiles: crate::tiles::TileCache,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, registry: Arc<Registry>, config: Arc<Config>) -> AppState {
+        let tiles = crate::tiles::TileCache::new(&config, &registry);
+        AppState {
+            pool,
+            registry,
+            config,
+            tiles,
+        }
+    }
 }
 
 /// The whole application as a `Router`: tests drive it with `oneshot`.
@@ -36,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(crate::api::layers::routes())
+        .merge(crate::ogc::routes().merge(crate::openapi::routes()))
+        .merge(crate::tiles::routes())
         .with_state(state);
 
     // Static front end at `/`; anything not found is a problem document.
@@ -95,6 +111,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    // The tile cache's change listener runs from the start.
+    state.tiles.start_listener(&state.pool);
     tracing::info!(%listen, "serving");
     println!("geoportal is serving on {public}/");
     axum::serve(listener, router(state))

@@ -120,14 +120,30 @@ async fn server() -> &'static Server {
                     .expect("connect to template");
                 db::MIGRATOR.run(&pool).await.expect("migrate template");
                 pool.close().await;
-                sqlx::query(&format!(
+                // The server may not have seen the pool's sessions end yet;
+                // renaming needs the database free of connections.
+                let rename = format!(
                     "ALTER DATABASE {} RENAME TO {}",
                     quote_ident(&building),
                     quote_ident(&template)
-                ))
-                .execute(&mut conn)
-                .await
-                .expect("publish template");
+                );
+                let mut attempt = 0;
+                loop {
+                    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+                        .bind(&building)
+                        .execute(&mut conn)
+                        .await
+                        .expect("end sessions on the template");
+                    match sqlx::query(&rename).execute(&mut conn).await {
+                        Ok(_) => break,
+                        Err(e) if attempt < 50 => {
+                            attempt += 1;
+                            eprintln!("template busy ({e}), retrying");
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                        Err(e) => panic!("publish template: {e}"),
+                    }
+                }
             }
             prune_old_databases(&mut conn).await;
             sqlx::query("SELECT pg_advisory_unlock(8080)")
@@ -240,11 +256,7 @@ pub fn layers_dir() -> PathBuf {
 pub fn app_with(db: &TestDb, registry: Registry) -> axum::Router {
     let mut config = Config::defaults();
     config.web_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
-    server::router(AppState {
-        pool: db.pool.clone(),
-        registry: Arc::new(registry),
-        config: Arc::new(config),
-    })
+    server::router(AppState::new(db.pool.clone(), Arc::new(registry), Arc::new(config)))
 }
 
 pub async fn app(db: &TestDb) -> axum::Router {

@@ -1,0 +1,140 @@
+//! Keeps the tile cache of this instance fresh when data changes by any
+//! other way than our API (psql, another tool, another instance): the
+//! triggers of `migrations/0010_tiles.sql` send the old and new bounding
+//! boxes of every change on the `geoportal_tiles` channel, and this task
+//! drops the tiles they touch.
+//!
+//! While the connection is down nothing is cached (requests go to the
+//! database), and the whole cache is dropped on loss and on reconnect,
+//! since notifications may have been lost in between.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+
+use super::cache::WeakTileCache;
+use super::grid::Bbox;
+
+pub const CHANNEL: &str = "geoportal_tiles";
+
+/// What the triggers send.
+#[derive(Debug, Deserialize)]
+pub struct Payload {
+    pub table: String,
+    #[serde(default)]
+    pub old: Vec<[f64; 4]>,
+    #[serde(default)]
+    pub new: Vec<[f64; 4]>,
+    /// TRUNCATE: every tile of the table's layers.
+    #[serde(default)]
+    pub all: bool,
+}
+
+pub(crate) fn spawn(cache: WeakTileCache, pool: PgPool) {
+    tokio::spawn(run(cache, pool));
+}
+
+async fn run(weak: WeakTileCache, pool: PgPool) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let Some(cache) = weak.upgrade() else {
+            return;
+        };
+        drop(cache);
+        match connect(&pool).await {
+            Ok(mut listener) => {
+                backoff = Duration::from_millis(100);
+                if let Some(cache) = weak.upgrade() {
+                    cache.set_live(true);
+                    tracing::info!(channel = CHANNEL, "tile cache listening for changes");
+                    warn_untracked(&cache, &pool).await;
+                }
+                loop {
+                    let received = listener.try_recv().await;
+                    let Some(cache) = weak.upgrade() else {
+                        return;
+                    };
+                    match received {
+                        Ok(Some(n)) => apply(&cache, n.payload()),
+                        Ok(None) => {
+                            tracing::warn!("tile change listener lost its connection; dropping the tile cache");
+                            cache.set_live(false);
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "tile change listener failed; dropping the tile cache");
+                            cache.set_live(false);
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for tile changes");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Layer tables without the triggers of `geoportal_tiles_track` would
+/// change unseen by the cache: say so at start.
+async fn warn_untracked(cache: &super::TileCache, pool: &PgPool) {
+    let tables = cache.tables();
+    let untracked: Result<Vec<String>, sqlx::Error> = sqlx::query_scalar(
+        "SELECT t FROM unnest($1::text[]) AS t WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g \
+         JOIN pg_class c ON c.oid = g.tgrelid WHERE c.relname = t AND g.tgname = 'tiles_update')",
+    )
+    .bind(&tables)
+    .fetch_all(pool)
+    .await;
+    match untracked {
+        Ok(list) => {
+            for table in list {
+                tracing::warn!(
+                    table,
+                    "no tile change triggers: changes made outside this server will not reach cached tiles \
+                     (SELECT geoportal_tiles_track('<table>') in a migration)"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot check the tile change triggers"),
+    }
+}
+
+async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // Reconnection is ours (to drop the cache), not sqlx's silent one.
+    listener.ignore_pool_close_event(true);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Drops what one notification touches. A payload we cannot read drops the
+/// whole cache rather than risk stale tiles.
+pub(crate) fn apply(cache: &super::TileCache, payload: &str) {
+    let p: Payload = match serde_json::from_str(payload) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable tile change notification; dropping the tile cache");
+            cache.invalidate_all();
+            return;
+        }
+    };
+    let boxes: Vec<Bbox> = p
+        .old
+        .iter()
+        .chain(&p.new)
+        .filter_map(|b| Bbox::from_array(*b))
+        .collect();
+    for layer in cache.layers_of_table(&p.table) {
+        if p.all || boxes.len() < p.old.len() + p.new.len() {
+            cache.invalidate_layer(layer);
+        } else {
+            cache.invalidate_boxes(layer, &boxes);
+        }
+    }
+}

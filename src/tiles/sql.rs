@@ -1,0 +1,191 @@
+//! The tile query, built in this one place (martin's template): per layer
+//! `ST_AsMVT` over `ST_AsMVTGeom(ST_Transform(geom, 3857),
+//! ST_TileEnvelope(z, x, y), 4096, 64, true)`, rows found through the GiST
+//! index with `geom && <buffered envelope in 4326>`, visible rows and the
+//! request's filter from `crate::query`. A composite tile is the
+//! concatenation of the layers' MVT messages in one round trip (MVT layers
+//! concatenate). z/x/y and filter values are bound parameters; identifiers
+//! come from the registry through `query::ident`.
+
+use std::sync::Arc;
+
+use cql2::Expr;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::{BUFFER, EXTENT, TileError, cluster};
+use crate::access::Viewer;
+use crate::query::{self, FilterContext};
+use crate::registry::{AttrType, Attribute, Layer};
+
+/// The largest tile we serve, uncompressed. A tile that comes out larger is
+/// built again without the lines and polygons smaller than a pixel (1/256
+/// of the tile side) — the only features simplification may drop.
+pub const MAX_TILE_BYTES: usize = 500 * 1024;
+
+/// What one tile is made of.
+pub struct TileSpec<'a> {
+    pub layers: &'a [Arc<Layer>],
+    pub z: u8,
+    pub x: u32,
+    pub y: u32,
+    pub viewer: &'a Viewer,
+    pub filter: Option<&'a Expr>,
+}
+
+/// The layers of `layers` shown at zoom `z`.
+pub fn layers_at(layers: &[Arc<Layer>], z: u8) -> impl Iterator<Item = &Arc<Layer>> {
+    layers.iter().filter(move |l| (l.minzoom..=l.maxzoom).contains(&z))
+}
+
+/// The attributes of `layer` that go into tiles for `viewer`: `tile = true`
+/// and readable by them.
+pub fn tile_attributes<'a>(layer: &'a Layer, viewer: &'a Viewer) -> impl Iterator<Item = &'a Attribute> {
+    layer.readable_attributes(&viewer.roles).filter(|a| a.tile)
+}
+
+/// The MVT value type an attribute is encoded as (TileJSON `fields`).
+pub fn mvt_type(t: AttrType) -> &'static str {
+    match t {
+        AttrType::Integer | AttrType::Number | AttrType::Money => "Number",
+        AttrType::Boolean => "Boolean",
+        _ => "String",
+    }
+}
+
+/// Builds the tile; an empty Vec when no layer has a feature in it.
+pub async fn build(pool: &PgPool, spec: &TileSpec<'_>) -> Result<Vec<u8>, TileError> {
+    let tile = build_with(pool, spec, false).await?;
+    if tile.len() <= MAX_TILE_BYTES {
+        return Ok(tile);
+    }
+    let smaller = build_with(pool, spec, true).await?;
+    if smaller.len() > MAX_TILE_BYTES {
+        tracing::warn!(
+            z = spec.z,
+            x = spec.x,
+            y = spec.y,
+            bytes = smaller.len(),
+            "tile over the size bound even without sub-pixel features"
+        );
+    }
+    Ok(smaller)
+}
+
+async fn build_with(pool: &PgPool, spec: &TileSpec<'_>, drop_subpixel: bool) -> Result<Vec<u8>, TileError> {
+    let shown: Vec<&Arc<Layer>> = layers_at(spec.layers, spec.z).collect();
+    if shown.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT ");
+    for (i, layer) in shown.iter().enumerate() {
+        if i > 0 {
+            qb.push(" || ");
+        }
+        qb.push("coalesce((");
+        if cluster::applies(layer, spec.z) {
+            cluster::push_layer(&mut qb, layer, spec)?;
+        } else {
+            push_layer(&mut qb, layer, spec, drop_subpixel)?;
+        }
+        qb.push("), ''::bytea)");
+    }
+    let tile: Option<Vec<u8>> = qb.build_query_scalar().fetch_one(pool).await?;
+    Ok(tile.unwrap_or_default())
+}
+
+/// `ST_TileEnvelope(z, x, y)` with bound parameters; `margin` in tile units.
+pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, spec: &TileSpec<'_>, margin: bool) {
+    qb.push("ST_TileEnvelope(");
+    qb.push_bind(i32::from(spec.z));
+    qb.push(", ");
+    qb.push_bind(spec.x as i32);
+    qb.push(", ");
+    qb.push_bind(spec.y as i32);
+    if margin {
+        qb.push(format!(", margin => {})", f64::from(BUFFER) / f64::from(EXTENT)));
+    } else {
+        qb.push(")");
+    }
+}
+
+/// `FROM <table> t WHERE t.geom && <buffered envelope> AND <visible rows>
+/// [AND <filter>]`, shared by plain and clustered layers.
+pub fn push_from_where(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    layer: &Layer,
+    spec: &TileSpec<'_>,
+) -> Result<(), TileError> {
+    qb.push(format!(
+        " FROM {} t WHERE t.{} && ST_Transform(",
+        query::ident(layer.table()),
+        geom(layer)
+    ));
+    push_envelope(qb, spec, true);
+    qb.push(format!(", {}) AND ", layer.geometry.srid));
+    query::push_visible_rows(qb, layer, spec.viewer, "t");
+    if let Some(filter) = spec.filter {
+        qb.push(" AND ");
+        query::push_filter(qb, filter, &FilterContext::for_viewer(layer, &spec.viewer.roles, "t"))?;
+    }
+    Ok(())
+}
+
+pub fn geom(layer: &Layer) -> String {
+    query::ident(&layer.geometry.column)
+}
+
+/// One layer's MVT message: features with their id and tile attributes.
+fn push_layer(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    layer: &Layer,
+    spec: &TileSpec<'_>,
+    drop_subpixel: bool,
+) -> Result<(), TileError> {
+    qb.push("SELECT ST_AsMVT(q, ");
+    qb.push_bind(layer.id.clone());
+    qb.push(format!(
+        ", {EXTENT}, '__geom', '__id') FROM (SELECT t.{}::bigint AS __id, ",
+        query::ident(&layer.id_column)
+    ));
+    push_geometry(qb, layer, spec);
+    qb.push(" AS __geom");
+    for a in tile_attributes(layer, spec.viewer) {
+        qb.push(format!(", {} AS {}", value_sql(a), query::ident(&a.name)));
+    }
+    push_from_where(qb, layer, spec)?;
+    if drop_subpixel {
+        // Points are never dropped; a line or polygon goes only if its box
+        // is under a pixel both ways.
+        let px = super::grid::tile_width(spec.z) / 256.0;
+        qb.push(format!(
+            " AND (GeometryType(t.{g}) LIKE '%POINT' OR (SELECT ST_XMax(b) - ST_XMin(b) >= {px} \
+             OR ST_YMax(b) - ST_YMin(b) >= {px} FROM ST_Transform(ST_Envelope(t.{g}), 3857) AS b))",
+            g = geom(layer)
+        ));
+    }
+    qb.push(") q WHERE q.__geom IS NOT NULL");
+    Ok(())
+}
+
+/// `ST_AsMVTGeom` clips to the buffer, snaps to the 4096 grid, drops what
+/// collapses below one tile unit and fixes winding and validity.
+fn push_geometry(qb: &mut QueryBuilder<'_, Postgres>, layer: &Layer, spec: &TileSpec<'_>) {
+    qb.push(format!("ST_AsMVTGeom(ST_Transform(t.{}, 3857), ", geom(layer)));
+    push_envelope(qb, spec, false);
+    qb.push(format!(", {EXTENT}, {BUFFER}, true)"));
+}
+
+/// An attribute as an MVT value: numbers as doubles, dates and times as
+/// ISO 8601 text, lists joined with commas.
+fn value_sql(a: &Attribute) -> String {
+    let c = format!("t.{}", query::ident(&a.name));
+    match a.attr_type {
+        AttrType::String | AttrType::Boolean => c,
+        AttrType::Integer => format!("{c}::bigint"),
+        AttrType::Number | AttrType::Money => format!("{c}::float8"),
+        AttrType::Date => format!("to_char({c}, 'YYYY-MM-DD')"),
+        AttrType::Datetime => format!("to_char({c}::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"),
+        AttrType::Json => format!("{c}::text"),
+        AttrType::StringList => format!("array_to_string({c}, ',')"),
+    }
+}
