@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod ogc;
 pub mod openapi;
+pub mod opendata;
 pub mod query;
 pub mod registry;
 pub mod server;

@@ -65,6 +65,8 @@ enum Command {
     Layers,
     /// Build vector tiles ahead: warm a running server's cache, or write an MBTiles file.
     SeedTiles(geoportal::tiles::seed::SeedArgs),
+    /// Write every open dataset (resolution 835) in every format into DIR.
+    Export { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,6 +222,11 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
             let registry = load_registry(config, db).await?;
             let state = server::AppState::new(db.pool.clone(), Arc::new(registry), Arc::new(config.clone()));
             geoportal::tiles::seed::run_cli(&state, args).await
+        }
+        Command::Export { dir } => {
+            let files = geoportal::opendata::export(&db.pool, &dir, true).await?;
+            println!("{} open data files written to {}", files.len(), dir.display());
+            Ok(())
         }
         Command::User { .. } | Command::Db { .. } => Ok(()),
     }

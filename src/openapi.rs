@@ -27,6 +27,9 @@ use crate::server::AppState;
         metrics,
         layers,
         layer,
+        crate::api::search::search,
+        crate::opendata::list,
+        crate::opendata::download,
         openapi_json,
         crate::ogc::landing::landing,
         crate::ogc::landing::conformance,
@@ -48,6 +51,8 @@ use crate::server::AppState;
         (name = "OGC API Features", description = "Parts 1 (core), 2 (CRS) and 3 (filtering)"),
         (name = "server", description = "Health, metrics, this document"),
         (name = "layers", description = "The layer catalogue"),
+        (name = "search", description = "Search across layers for the map's search box"),
+        (name = "open data", description = "Resolution-835 open datasets: CSV, JSON, GeoJSON"),
         (name = "tiles", description = "Vector tiles (Mapbox Vector Tile 2.1), TileJSON 3.0.0, OGC API – Tiles"),
     )
 )]

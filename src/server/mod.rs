@@ -50,6 +50,8 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(metrics::routes())
         .merge(crate::api::layers::routes())
+        .merge(crate::api::search::routes())
+        .merge(crate::opendata::routes())
         .merge(crate::ogc::routes().merge(crate::openapi::routes()))
         .merge(crate::tiles::routes())
         .with_state(state);

@@ -28,10 +28,13 @@ pub fn routes() -> Router<AppState> {
         .route("/tiles/{layers}/{z}/{x}/{y}", get(tile))
         .route("/ogc/tileMatrixSets", get(ogc::tile_matrix_sets))
         .route("/ogc/tileMatrixSets/WebMercatorQuad", get(ogc::web_mercator_quad))
-        .route("/ogc/collections/{id}/tiles", get(ogc::tilesets))
-        .route("/ogc/collections/{id}/tiles/WebMercatorQuad", get(ogc::tileset))
+        .route("/ogc/collections/{collection_id}/tiles", get(ogc::tilesets))
         .route(
-            "/ogc/collections/{id}/tiles/WebMercatorQuad/{tile_matrix}/{tile_row}/{tile_col}",
+            "/ogc/collections/{collection_id}/tiles/WebMercatorQuad",
+            get(ogc::tileset),
+        )
+        .route(
+            "/ogc/collections/{collection_id}/tiles/WebMercatorQuad/{tile_matrix}/{tile_row}/{tile_col}",
             get(ogc::tile),
         )
 }
