@@ -249,3 +249,52 @@ async fn composites_filters_size_and_bad_requests() {
         assert_eq!(r.headers["content-type"], "application/problem+json", "{uri}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_that_sees_other_rows_gets_its_own_tiles() {
+    use geoportal::access::Viewer;
+    use geoportal::registry::Role;
+    use geoportal::tiles::sql::{TileSpec, build};
+    let db = TestDb::new().await.with_demo(0.03, 7).await;
+    let registry = common::registry(&db).await;
+    let appeals = vec![registry.get("appeals").unwrap().clone()];
+    let operator = Viewer {
+        roles: vec![Role::AppealsOperator],
+        ..Viewer::default()
+    };
+    let bbox = extent(&db.pool, "appeals").await;
+    let (x, y) = grid::tiles_in(&bbox, 15)
+        .nth(grid::count_in(&bbox, 15) as usize / 2)
+        .unwrap();
+    async fn tile_for(
+        pool: &sqlx::PgPool,
+        layers: &[std::sync::Arc<geoportal::registry::Layer>],
+        (x, y): (u32, u32),
+        viewer: &Viewer,
+    ) -> geozero::mvt::Tile {
+        use geozero::mvt::Message;
+        let spec = TileSpec {
+            layers,
+            z: 15,
+            x,
+            y,
+            viewer,
+            filter: None,
+        };
+        let raw = build(pool, &spec).await.unwrap();
+        geozero::mvt::Tile::decode(raw.as_slice()).unwrap()
+    }
+    let public = tile_for(&db.pool, &appeals, (x, y), &Viewer::anonymous()).await;
+    let staff = tile_for(&db.pool, &appeals, (x, y), &operator).await;
+    let (p, s) = (layer(&public, "appeals"), layer(&staff, "appeals").unwrap());
+    // Operators see every live appeal, the public only the consented ones;
+    // no appeal attribute is both tile = true and restricted today, so the
+    // attribute sets agree.
+    assert!(s.features.len() > p.map_or(0, |l| l.features.len()));
+    assert!(!keys_used(s).contains("author_name"));
+    // And the cache keys differ, so neither is served the other's tile.
+    assert_ne!(
+        geoportal::tiles::viewer_variant(&appeals, &Viewer::anonymous()),
+        geoportal::tiles::viewer_variant(&appeals, &operator)
+    );
+}

@@ -23,7 +23,7 @@ mod ogc;
 mod request;
 mod routes;
 pub mod seed;
-mod sql;
+pub mod sql;
 mod tilejson;
 
 use crate::error::AppError;
@@ -32,6 +32,7 @@ use crate::query::FilterError;
 pub use cache::{Stamp, TileCache, TileKey};
 pub use encode::Tile;
 pub use grid::Bbox;
+pub use request::viewer_variant;
 pub use routes::routes;
 
 /// MVT extent (tile coordinate units per tile side).

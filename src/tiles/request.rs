@@ -222,6 +222,39 @@ pub fn viewer_variant(layers: &[Arc<Layer>], viewer: &Viewer) -> String {
 mod tests {
     use super::*;
 
+    fn layers(ids: &[&str]) -> Vec<Arc<Layer>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("layers");
+        let registry = Registry::load_dir(&dir).unwrap();
+        ids.iter().map(|id| registry.get(id).unwrap().clone()).collect()
+    }
+
+    #[test]
+    fn the_cache_key_separates_whoever_sees_other_rows_or_attributes() {
+        let appeals = layers(&["appeals"]);
+        let public = viewer_variant(&appeals, &Viewer::anonymous());
+        let operator = Viewer {
+            roles: vec![Role::AppealsOperator],
+            ..Viewer::default()
+        };
+        let resident = |id| Viewer {
+            roles: vec![Role::Resident],
+            account_id: Some(id),
+            ..Viewer::default()
+        };
+        assert_ne!(public, viewer_variant(&appeals, &operator));
+        // Residents see their own appeals: one key each.
+        assert_ne!(
+            viewer_variant(&appeals, &resident(1)),
+            viewer_variant(&appeals, &resident(2))
+        );
+        // Land plots have no own-row rule: residents share a key.
+        let plots = layers(&["land_plots"]);
+        assert_eq!(
+            viewer_variant(&plots, &resident(1)),
+            viewer_variant(&plots, &resident(2))
+        );
+    }
+
     #[test]
     fn zxy_parsing() {
         assert_eq!(parse_zxy("3", "1", "2.mvt").unwrap(), (3, 1, 2));
