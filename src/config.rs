@@ -54,6 +54,42 @@ pub struct Config {
     /// Size of the in-memory vector tile cache, in MiB (0 turns it off).
     #[arg(long, env = "GEOPORTAL_TILE_CACHE_MB", default_value_t = 256, global = true)]
     pub tile_cache_mb: u64,
+
+    /// `Cache-Control` of tile responses (e.g. `public, max-age=60`); the
+    /// default makes clients revalidate, which the tiles' `ETag` keeps cheap.
+    #[arg(
+        long,
+        env = "GEOPORTAL_TILE_CACHE_CONTROL",
+        default_value = "no-cache",
+        value_parser = header_value,
+        global = true
+    )]
+    pub tile_cache_control: String,
+
+    /// Hours a sign-in (bearer token) stays valid.
+    #[arg(long, env = "GEOPORTAL_SESSION_HOURS", default_value_t = 12, global = true)]
+    pub session_hours: u64,
+
+    /// SMTP server for outgoing mail, e.g. `smtps://user:pass@mail.example:465`;
+    /// without it messages are written to `<data dir>/outbox.log`.
+    #[arg(long, env = "GEOPORTAL_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address of outgoing mail.
+    #[arg(long, env = "GEOPORTAL_MAIL_FROM", default_value = "geoportal <noreply@localhost>", global = true)]
+    pub mail_from: String,
+
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    #[arg(long, env = "GEOPORTAL_TRUST_PROXY", default_value_t = false, global = true)]
+    pub trust_proxy: bool,
+}
+
+/// A value that can be sent as an HTTP header, checked at start.
+fn header_value(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    axum::http::HeaderValue::from_str(s)
+        .map(|_| s.to_string())
+        .map_err(|_| format!("`{s}` is not a valid HTTP header value"))
 }
 
 impl Config {
@@ -82,6 +118,11 @@ impl Config {
             request_timeout_secs: 30,
             json_limit: 5 * 1024 * 1024,
             tile_cache_mb: 256,
+            session_hours: 12,
+            smtp_url: None,
+            mail_from: "geoportal <noreply@localhost>".into(),
+            trust_proxy: false,
+            tile_cache_control: "no-cache".into(),
         }
     }
 }

@@ -20,6 +20,20 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     Unavailable(String),
+    /// No credentials, or credentials that are not (or no longer) valid.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials whose roles may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_secs: u64 },
+    /// `If-Match` names a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// A write without `If-Match`.
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -68,6 +82,11 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             AppError::Database(e) => database_status(e),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -108,7 +127,21 @@ impl IntoResponse for AppError {
             }
             other => Some(other.to_string()),
         };
-        Problem::new(status, detail).into_response()
+        let mut response = Problem::new(status, detail).into_response();
+        match &self {
+            AppError::TooManyRequests { retry_after_secs, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(&1).to_owned()));
+            }
+            AppError::Unauthorized(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"geoportal\""));
+            }
+            _ => {}
+        }
+        response
     }
 }
 

@@ -3,7 +3,9 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod analytics;
 pub mod api;
+pub mod auth;
 pub mod backup;
 pub mod config;
 pub mod db;

@@ -77,7 +77,20 @@ enum UserCommand {
         /// Comma-separated roles, e.g. land_editor,deputy.
         #[arg(long, value_delimiter = ',', required = true)]
         roles: Vec<String>,
+        /// Email address (for password reset links).
+        #[arg(long)]
+        email: Option<String>,
     },
+    /// List the accounts.
+    List,
+    /// Disable an account (its sessions end at once); `--enable` undoes it.
+    Disable {
+        username: String,
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Set a new password, read from the first line of stdin; sessions end.
+    ResetPassword { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,19 +135,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     match cli.command {
         Command::Db { command } => return db_command(&config, command),
-        Command::User {
-            command: UserCommand::Add { username, roles },
-        } => {
-            // Validate before touching the database or reading the password.
-            let roles = users::parse_roles(&roles)?;
-            let password = read_password()?;
-            let db = open(&config).await?;
-            let result = users::add(&db.pool, &username, &roles, &password).await;
-            db.close().await;
-            let id = result?;
-            println!("user {username} added (id {id})");
-            return Ok(());
-        }
+        Command::User { command } => return user_command(&config, command).await,
         _ => {}
     }
 
@@ -230,6 +231,70 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
         }
         Command::User { .. } | Command::Db { .. } => Ok(()),
     }
+}
+
+async fn user_command(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    // Validate and read the password before touching the database.
+    let password = match &command {
+        UserCommand::Add { roles, .. } => {
+            users::parse_roles(roles)?;
+            Some(read_password()?)
+        }
+        UserCommand::ResetPassword { .. } => Some(read_password()?),
+        _ => None,
+    };
+    let db = open(config).await?;
+    let result = user_command_in(&db.pool, command, password.unwrap_or_default()).await;
+    db.close().await;
+    result
+}
+
+async fn user_command_in(pool: &sqlx::PgPool, command: UserCommand, password: String) -> anyhow::Result<()> {
+    let find = |name: String| async move {
+        users::find_by_name(pool, &name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no user named `{name}`"))
+    };
+    match command {
+        UserCommand::Add { username, roles, email } => {
+            let roles = users::parse_roles(&roles)?;
+            let id = users::add(pool, &username, &roles, &password).await?;
+            if let Some(email) = email {
+                // Made by an admin, so the address counts as confirmed.
+                sqlx::query("UPDATE users SET email = lower($2), email_confirmed_at = now() WHERE id = $1")
+                    .bind(id)
+                    .bind(email.trim())
+                    .execute(pool)
+                    .await?;
+            }
+            println!("user {username} added (id {id})");
+        }
+        UserCommand::List => {
+            println!("{:>5}  {:<24} {:<10} {:<32} email", "id", "username", "state", "roles");
+            for u in users::list(pool).await? {
+                let state = if u.disabled_at.is_some() { "disabled" } else { "active" };
+                println!(
+                    "{:>5}  {:<24} {:<10} {:<32} {}",
+                    u.id,
+                    u.username,
+                    state,
+                    u.roles.join(","),
+                    u.email.unwrap_or_default()
+                );
+            }
+        }
+        UserCommand::Disable { username, enable } => {
+            let user = find(username).await?;
+            users::set_disabled(pool, user.id, !enable).await?;
+            println!("user {} {}", user.username, if enable { "enabled" } else { "disabled" });
+        }
+        UserCommand::ResetPassword { username } => {
+            let user = find(username).await?;
+            users::set_password(pool, user.id, &password).await?;
+            println!("password of {} changed; its sessions have ended", user.username);
+        }
+    }
+    Ok(())
 }
 
 fn db_command(config: &Config, command: DbCommand) -> anyhow::Result<()> {

@@ -46,17 +46,49 @@ use crate::server::AppState;
         collection_tilesets,
         collection_tileset,
         collection_tile,
+        crate::auth::handlers::login,
+        crate::auth::handlers::logout,
+        crate::auth::handlers::me,
+        crate::auth::handlers::register,
+        crate::auth::handlers::confirm,
+        crate::auth::handlers::reset_request,
+        crate::auth::handlers::reset_confirm,
+        crate::auth::admin::list_users,
+        crate::auth::admin::create_user,
+        crate::auth::admin::get_user,
+        crate::auth::admin::update_user,
+        crate::auth::admin::reset_password,
+        crate::auth::admin::list_keys,
+        crate::auth::admin::create_key,
+        crate::auth::admin::revoke_key,
     ),
+    modifiers(&Security),
     tags(
         (name = "OGC API Features", description = "Parts 1 (core), 2 (CRS) and 3 (filtering)"),
         (name = "server", description = "Health, metrics, this document"),
         (name = "layers", description = "The layer catalogue"),
         (name = "search", description = "Search across layers for the map's search box"),
         (name = "open data", description = "Resolution-835 open datasets: CSV, JSON, GeoJSON"),
+        (name = "accounts", description = "Sign-in (bearer tokens), resident registration, password reset, admin of accounts and API keys"),
         (name = "tiles", description = "Vector tiles (Mapbox Vector Tile 2.1), TileJSON 3.0.0, OGC API – Tiles"),
     )
 )]
 pub struct ApiDoc;
+
+/// The two ways to authenticate: a session's bearer token, or an API key.
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+    }
+}
 
 /// `GET /health` (src/server/health.rs).
 #[utoipa::path(get, path = "/health", tag = "server",

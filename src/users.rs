@@ -68,3 +68,106 @@ pub async fn add(pool: &PgPool, username: &str, roles: &[Role], password: &str) 
         Err(e) => Err(e.into()),
     }
 }
+
+/// Checks a password against a stored PHC hash (argon2id); slow by design,
+/// so callers run it on a blocking thread.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::PasswordVerifier;
+    match argon2::PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// An account as listed to admins and the CLI (no password hash).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+    pub executor_id: Option<i64>,
+    /// The editing perimeter as a GeoJSON geometry, if the user has one.
+    pub perimeter: Option<serde_json::Value>,
+    pub email_confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub disabled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, email, roles, executor_id, \
+     ST_AsGeoJSON(perimeter)::json AS perimeter, email_confirmed_at, created_at, disabled_at";
+
+pub async fn list(pool: &PgPool) -> Result<Vec<UserRow>, UserError> {
+    Ok(sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+        .fetch_all(pool)
+        .await?)
+}
+
+pub async fn get(pool: &PgPool, id: i64) -> Result<Option<UserRow>, UserError> {
+    Ok(sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub async fn find_by_name(pool: &PgPool, username: &str) -> Result<Option<UserRow>, UserError> {
+    Ok(
+        sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"))
+            .bind(username.trim())
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Disables an account and ends its sessions at once.
+pub async fn set_disabled(pool: &PgPool, id: i64, disabled: bool) -> Result<bool, UserError> {
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query(
+        "UPDATE users SET disabled_at = CASE WHEN $2 THEN coalesce(disabled_at, now()) END, updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(disabled)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if disabled {
+        end_sessions(&mut *tx, id).await?;
+    }
+    tx.commit().await?;
+    Ok(changed == 1)
+}
+
+/// Sets a new password and ends every session of the account.
+pub async fn set_password(pool: &PgPool, id: i64, password: &str) -> Result<bool, UserError> {
+    if password.chars().count() < 10 {
+        return Err(UserError::WeakPassword);
+    }
+    let hash = {
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| UserError::Hash(e.to_string()))??
+    };
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    end_sessions(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(changed == 1)
+}
+
+pub async fn end_sessions<'e>(db: impl sqlx::PgExecutor<'e>, user_id: i64) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user_id)
+            .execute(db)
+            .await?
+            .rows_affected(),
+    )
+}

@@ -29,16 +29,20 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The vector tile cache (`src/tiles`); editing calls its `invalidate`.
     pub tiles: crate::tiles::TileCache,
+    /// Sessions, API keys, rate limiters and the mail sender (`src/auth`).
+    pub auth: crate::auth::AuthState,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, registry: Arc<Registry>, config: Arc<Config>) -> AppState {
         let tiles = crate::tiles::TileCache::new(&config, &registry);
+        let auth = crate::auth::AuthState::new(&config);
         AppState {
             pool,
             registry,
             config,
             tiles,
+            auth,
         }
     }
 }
@@ -54,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::opendata::routes())
         .merge(crate::ogc::routes().merge(crate::openapi::routes()))
         .merge(crate::tiles::routes())
+        .merge(crate::analytics::routes())
+        .merge(crate::auth::routes())
         .with_state(state);
 
     // Static front end at `/`; anything not found is a problem document.
@@ -115,9 +121,14 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     // The tile cache's change listener runs from the start.
     state.tiles.start_listener(&state.pool);
+    crate::auth::outbox::spawn_worker(state.pool.clone(), state.auth.sender.clone());
     tracing::info!(%listen, "serving");
     println!("geoportal is serving on {public}/");
-    axum::serve(listener, router(state))
+    // The peer address feeds the per-address rate limits.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("server stopped");
