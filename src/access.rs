@@ -49,7 +49,10 @@ impl Viewer {
             return Ok(());
         }
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-        Err(AppError::Forbidden(format!("{what} needs one of the roles: {}", names.join(", "))))
+        Err(AppError::Forbidden(format!(
+            "{what} needs one of the roles: {}",
+            names.join(", ")
+        )))
     }
 
     /// A stable key for caches of role-dependent output (tiles, features):

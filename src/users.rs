@@ -99,25 +99,29 @@ const USER_COLUMNS: &str = "id, username, display_name, email, roles, executor_i
      ST_AsGeoJSON(perimeter)::json AS perimeter, email_confirmed_at, created_at, disabled_at";
 
 pub async fn list(pool: &PgPool) -> Result<Vec<UserRow>, UserError> {
-    Ok(sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
-        .fetch_all(pool)
-        .await?)
+    Ok(
+        sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 pub async fn get(pool: &PgPool, id: i64) -> Result<Option<UserRow>, UserError> {
-    Ok(sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
-}
-
-pub async fn find_by_name(pool: &PgPool, username: &str) -> Result<Option<UserRow>, UserError> {
     Ok(
-        sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"))
-            .bind(username.trim())
+        sqlx::query_as::<_, UserRow>(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
             .fetch_optional(pool)
             .await?,
     )
+}
+
+pub async fn find_by_name(pool: &PgPool, username: &str) -> Result<Option<UserRow>, UserError> {
+    Ok(sqlx::query_as::<_, UserRow>(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"
+    ))
+    .bind(username.trim())
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// Disables an account and ends its sessions at once.

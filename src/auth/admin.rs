@@ -103,7 +103,11 @@ pub async fn create_user(
     .execute(&state.pool)
     .await
     .map_err(|e| undo_on_error(&state, id, e))?;
-    tracing::info!(user_id = id, by = viewer.actor.as_deref().unwrap_or("?"), "account created");
+    tracing::info!(
+        user_id = id,
+        by = viewer.actor.as_deref().unwrap_or("?"),
+        "account created"
+    );
     let user = users::get(&state.pool, id).await?;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
@@ -112,7 +116,10 @@ pub async fn create_user(
 fn undo_on_error(state: &AppState, id: i64, e: sqlx::Error) -> AppError {
     let pool = state.pool.clone();
     tokio::spawn(async move {
-        let _ = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&pool).await;
+        let _ = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&pool)
+            .await;
     });
     AppError::Database(e)
 }
@@ -123,7 +130,9 @@ fn perimeter_json(value: &serde_json::Value) -> AppResult<String> {
         .map_err(|e| AppError::Unprocessable(format!("`perimeter` is not a GeoJSON geometry: {e}")))?;
     match geometry.value {
         geojson::GeometryValue::Polygon { .. } | geojson::GeometryValue::MultiPolygon { .. } => Ok(value.to_string()),
-        _ => Err(AppError::Unprocessable("`perimeter` must be a Polygon or MultiPolygon".into())),
+        _ => Err(AppError::Unprocessable(
+            "`perimeter` must be a Polygon or MultiPolygon".into(),
+        )),
     }
 }
 
@@ -202,7 +211,12 @@ pub async fn update_user(
     let id = parse_id(path)?;
     let Json(change) = body?;
     let roles: Option<Vec<String>> = match &change.roles {
-        Some(list) => Some(users::parse_roles(list)?.iter().map(|r| r.as_str().to_string()).collect()),
+        Some(list) => Some(
+            users::parse_roles(list)?
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
+        ),
         None => None,
     };
     let perimeter = match &change.perimeter {
@@ -243,7 +257,11 @@ pub async fn update_user(
     }
     tx.commit().await?;
     state.auth.forget_credentials();
-    tracing::info!(user_id = id, by = viewer.actor.as_deref().unwrap_or("?"), "account changed");
+    tracing::info!(
+        user_id = id,
+        by = viewer.actor.as_deref().unwrap_or("?"),
+        "account changed"
+    );
     users::get(&state.pool, id)
         .await?
         .map(Json)
@@ -365,7 +383,11 @@ pub async fn create_key(
     .await?;
     let mut info = key_info(&row)?;
     info.key = Some(key);
-    tracing::info!(api_key_id = info.id, by = viewer.actor.as_deref().unwrap_or("?"), "API key issued");
+    tracing::info!(
+        api_key_id = info.id,
+        by = viewer.actor.as_deref().unwrap_or("?"),
+        "API key issued"
+    );
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 

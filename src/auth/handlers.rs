@@ -166,7 +166,9 @@ pub async fn me(State(state): State<AppState>, viewer: Viewer) -> AppResult<Json
         return Err(AppError::Unauthorized("not signed in".into()));
     }
     let user = match viewer.user_id {
-        Some(id) => users::get(&state.pool, id).await.map_err(|e| AppError::Internal(e.into()))?,
+        Some(id) => users::get(&state.pool, id)
+            .await
+            .map_err(|e| AppError::Internal(e.into()))?,
         None => None,
     };
     let api_key_id = viewer
@@ -260,7 +262,9 @@ pub async fn register(
     let id = match inserted {
         Ok(id) => id,
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {
-            return Err(AppError::Conflict("this email address is already registered; sign in or reset the password".into()));
+            return Err(AppError::Conflict(
+                "this email address is already registered; sign in or reset the password".into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -337,11 +341,10 @@ pub async fn reset_request(
     state.auth.register_per_ip.check(&ip)?;
     let email = req.email.trim().to_lowercase();
     state.auth.login_per_account.check(&email)?;
-    let user: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = $1 AND disabled_at IS NULL")
-            .bind(&email)
-            .fetch_optional(&state.pool)
-            .await?;
+    let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = $1 AND disabled_at IS NULL")
+        .bind(&email)
+        .fetch_optional(&state.pool)
+        .await?;
     if let Some(id) = user {
         send_reset_link(&state, id, &email).await?;
     }
@@ -392,7 +395,9 @@ pub async fn reset_confirm(
 ) -> AppResult<StatusCode> {
     let Json(req) = body?;
     if req.password.chars().count() < 10 {
-        return Err(AppError::Unprocessable("`password` must be at least 10 characters".into()));
+        return Err(AppError::Unprocessable(
+            "`password` must be at least 10 characters".into(),
+        ));
     }
     let mut tx = state.pool.begin().await?;
     let user_id = use_link(&mut tx, &req.token, "reset_password").await?;
@@ -454,7 +459,13 @@ pub fn valid_email(email: &str) -> bool {
 fn username_for(email: &str) -> String {
     let name: String = email
         .chars()
-        .map(|c| if c.is_ascii_lowercase() || c.is_ascii_digit() || "_.@-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || "_.@-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     if name.len() < 2 { format!("{name}__") } else { name }

@@ -56,10 +56,10 @@ impl AuthState {
 
     pub fn with_sender(config: &Config, sender: Arc<dyn Sender>) -> AuthState {
         AuthState {
-            // Ten tries in a row, then one per 6 s per account; an address
-            // gets more because a school or office shares one.
-            login_per_account: RateLimiter::new("sign-in", 10, 10),
-            login_per_ip: RateLimiter::new("sign-in", 30, 30),
+            // Ten tries in a row, then one a minute per account; an address
+            // gets a larger burst because a school or office shares one.
+            login_per_account: RateLimiter::new("sign-in", 1, 10),
+            login_per_ip: RateLimiter::new("sign-in", 5, 30),
             register_per_ip: RateLimiter::new("registration", 5, 5),
             sender,
             session_ttl: Duration::from_secs(config.session_hours.max(1) * 3600),
@@ -190,7 +190,12 @@ pub fn client_ip(headers: &HeaderMap, connect: Option<&ConnectInfo<SocketAddr>>,
 }
 
 /// Issues a session token for a user (sign-in; tests use it directly).
-pub async fn issue_session(pool: &PgPool, user_id: i64, ttl: Duration, client_ip: Option<&str>) -> Result<(String, chrono::DateTime<chrono::Utc>), sqlx::Error> {
+pub async fn issue_session(
+    pool: &PgPool,
+    user_id: i64,
+    ttl: Duration,
+    client_ip: Option<&str>,
+) -> Result<(String, chrono::DateTime<chrono::Utc>), sqlx::Error> {
     let token = secret::generate(SESSION_PREFIX);
     let ip: Option<IpAddr> = client_ip.and_then(|ip| ip.parse().ok());
     let expires: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(

@@ -164,10 +164,12 @@ pub async fn deliver_due(pool: &PgPool, sender: &dyn Sender, limit: i64) -> Resu
         };
         match sender.send(&message).await {
             Ok(()) => {
-                sqlx::query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 report.sent += 1;
             }
             Err(error) => {
