@@ -37,6 +37,9 @@ pub struct AuthState {
     pub login_per_account: RateLimiter,
     pub login_per_ip: RateLimiter,
     pub register_per_ip: RateLimiter,
+    /// Appeal filing (API and Open311), per address and per contact.
+    pub filing_per_ip: RateLimiter,
+    pub filing_per_contact: RateLimiter,
     pub sender: Arc<dyn Sender>,
     pub session_ttl: Duration,
     pub trust_proxy: bool,
@@ -61,6 +64,8 @@ impl AuthState {
             login_per_account: RateLimiter::new("sign-in", 1, 10),
             login_per_ip: RateLimiter::new("sign-in", 5, 30),
             register_per_ip: RateLimiter::new("registration", 5, 5),
+            filing_per_ip: RateLimiter::new("appeal filing", 10, 20),
+            filing_per_contact: RateLimiter::new("appeal filing", 2, 5),
             sender,
             session_ttl: Duration::from_secs(config.session_hours.max(1) * 3600),
             trust_proxy: config.trust_proxy,

@@ -12,7 +12,11 @@ pub fn generate(prefix: &str) -> String {
 }
 
 pub fn digest(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
+    digest_bytes(secret.as_bytes())
+}
+
+pub fn digest_bytes(data: &[u8]) -> Vec<u8> {
+    Sha256::digest(data).to_vec()
 }
 
 #[cfg(test)]
