@@ -136,6 +136,48 @@ CREATE TABLE appeal_transitions (
 );
 CREATE INDEX appeal_transitions_appeal_idx ON appeal_transitions (appeal_id, at);
 
+-- A deputy's account is linked to the deputy it is (appeals addressed to
+-- them show the author's contact to them).
+ALTER TABLE users ADD COLUMN deputy_id bigint REFERENCES deputies (id);
+
+-- Every view of an author's contact details: who, when, which appeal.
+CREATE TABLE appeal_contact_views (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    appeal_id  bigint NOT NULL REFERENCES appeals (id),
+    actor      text NOT NULL,
+    via        text NOT NULL,
+    at         timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX appeal_contact_views_appeal_idx ON appeal_contact_views (appeal_id, at);
+
+-- Erases the author's contact details of appeals closed longer ago than
+-- `keep`, in the appeal and in its history (the appeal itself stays);
+-- returns how many appeals were erased.
+ALTER TABLE appeals ADD COLUMN contact_erased_at timestamptz,
+    DROP CONSTRAINT appeals_contact,
+    ADD CONSTRAINT appeals_contact CHECK (
+        phone IS NOT NULL OR email IS NOT NULL OR account_id IS NOT NULL OR contact_erased_at IS NOT NULL);
+
+CREATE FUNCTION geoportal_erase_old_contacts(keep interval) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    erased bigint[];
+BEGIN
+    PERFORM set_config('geoportal.actor', 'system:retention', true);
+    WITH e AS (
+        UPDATE appeals SET author_name = '—', phone = NULL, email = NULL, contact_address = NULL,
+                           account_id = NULL, contact_erased_at = now()
+        WHERE closed_at < now() - keep AND contact_erased_at IS NULL
+        RETURNING id)
+    SELECT coalesce(array_agg(id), '{}') INTO erased FROM e;
+    UPDATE history SET
+        old_row = CASE WHEN old_row IS NULL THEN NULL
+                       ELSE old_row - 'author_name' - 'phone' - 'email' - 'contact_address' - 'account_id' END,
+        new_row = CASE WHEN new_row IS NULL THEN NULL
+                       ELSE new_row - 'author_name' - 'phone' - 'email' - 'contact_address' - 'account_id' END
+    WHERE table_name = 'appeals' AND feature_id = ANY (erased);
+    RETURN cardinality(erased);
+END $$;
+
 -- Residents' subscriptions to an area: new public appeals there are mailed.
 CREATE TABLE appeal_subscriptions (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -172,6 +172,16 @@ pub async fn list(
     qb.push(" OFFSET ");
     qb.push_bind(offset);
     let rows = qb.build().fetch_all(&state.pool).await?;
+    if attrs.iter().any(|a| super::CONTACT.contains(&a.name.as_str())) {
+        let ids = rows
+            .iter()
+            .map(|r| {
+                r.try_get::<Value, _>("doc")
+                    .map(|d| d["id"].as_i64().unwrap_or_default())
+            })
+            .collect::<Result<Vec<i64>, _>>()?;
+        super::log_contact_views(&state.pool, &viewer, &ids, "queue").await?;
+    }
     let mut matched = 0i64;
     let mut appeals = Vec::with_capacity(rows.len());
     for row in rows {

@@ -24,6 +24,7 @@ use crate::server::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/open311/v2/discovery.json", get(discovery))
         .route("/open311/v2/services.json", get(services))
         .route("/open311/v2/services/{file}", get(service))
         .route("/open311/v2/requests.json", get(requests).post(post_request))
@@ -71,6 +72,25 @@ fn json_file(file: &str) -> GeoResult<&str> {
             "only the JSON format is served: end the path with .json".into(),
         )
     })
+}
+
+/// Where the endpoint is and what it speaks (GeoReport discovery).
+#[utoipa::path(get, path = "/open311/v2/discovery.json", tag = "Open311",
+    responses((status = 200, description = "GeoReport v2 discovery document", content_type = "application/json")))]
+pub async fn discovery(State(state): State<AppState>) -> Json<Value> {
+    let base = format!("{}/open311/v2/", state.config.public_url());
+    Json(json!({
+        "changeset": "2026-11-23T00:00:00Z",
+        "contact": "Геопортал міста: відділ роботи зі зверненнями громадян",
+        "key_service": "API keys are issued by the city's IT department (admin, /api/admin/api-keys)",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": base,
+            "changeset": "2026-11-23T00:00:00Z",
+            "type": "production",
+            "formats": ["application/json"],
+        }],
+    }))
 }
 
 const SERVICE: &str = "jsonb_build_object('service_code', c.code, 'service_name', c.title_uk, \
@@ -228,6 +248,12 @@ pub struct RequestsQuery {
     end_date: Option<DateTime<Utc>>,
     status: Option<String>,
     jurisdiction_id: Option<String>,
+    /// Common extensions: pages, and a circle around a point.
+    page: Option<i64>,
+    page_size: Option<i64>,
+    lat: Option<f64>,
+    long: Option<f64>,
+    radius: Option<f64>,
 }
 
 /// The public requests: public appeals past registration, never spam.
@@ -271,6 +297,11 @@ fn request_doc(row: &sqlx::postgres::PgRow) -> Result<Value, sqlx::Error> {
         ("start_date" = Option<String>, Query, description = "RFC 3339"),
         ("end_date" = Option<String>, Query, description = "RFC 3339"),
         ("status" = Option<String>, Query, description = "open or closed"),
+        ("page" = Option<i64>, Query, description = "1-based page (extension)"),
+        ("page_size" = Option<i64>, Query, description = "1–1000, default 1000 (extension)"),
+        ("lat" = Option<f64>, Query, description = "With long and radius: only requests within radius metres (extension)"),
+        ("long" = Option<f64>, Query, description = "See lat"),
+        ("radius" = Option<f64>, Query, description = "Metres, 1–50000 (extension)"),
     ),
     responses(
         (status = 200, description = "GeoReport v2 requests", content_type = "application/json"),
@@ -302,6 +333,28 @@ pub async fn requests(
                 ));
             }
         };
+        let page = q.page.unwrap_or(1);
+        let page_size = q.page_size.unwrap_or(1000);
+        if page < 1 || !(1..=1000).contains(&page_size) {
+            return Err(GeoReportError(
+                StatusCode::BAD_REQUEST,
+                "page ≥ 1 and page_size 1–1000".into(),
+            ));
+        }
+        let circle = match (q.lat, q.long, q.radius) {
+            (None, None, None) => None,
+            (Some(lat), Some(lon), Some(r))
+                if lat.abs() <= 90.0 && lon.abs() <= 180.0 && (1.0..=50_000.0).contains(&r) =>
+            {
+                Some((lon, lat, r))
+            }
+            _ => {
+                return Err(GeoReportError(
+                    StatusCode::BAD_REQUEST,
+                    "lat, long and radius (1–50000 m) go together".into(),
+                ));
+            }
+        };
         let end = q.end_date.unwrap_or_else(Utc::now);
         let start = q.start_date.unwrap_or(end - chrono::Duration::days(90));
         if start > end {
@@ -312,12 +365,19 @@ pub async fn requests(
         }
         sqlx::query(&format!(
             "{REQUEST_SQL} AND a.created_at BETWEEN $1 AND $2 AND ($3::text IS NULL OR a.category = $3) \
-             AND ($4::text[] IS NULL OR a.status = ANY($4)) ORDER BY a.created_at DESC LIMIT 1000"
+             AND ($4::text[] IS NULL OR a.status = ANY($4)) \
+             AND ($5::float8 IS NULL OR ST_DWithin(a.geom::geography, ST_SetSRID(ST_MakePoint($5, $6), 4326)::geography, $7)) \
+             ORDER BY a.created_at DESC, a.id DESC LIMIT $8 OFFSET $9"
         ))
         .bind(start)
         .bind(end)
         .bind(q.service_code)
         .bind(statuses.map(|s| s.iter().map(|x| x.to_string()).collect::<Vec<_>>()))
+        .bind(circle.map(|c| c.0))
+        .bind(circle.map(|c| c.1))
+        .bind(circle.map(|c| c.2))
+        .bind(page_size)
+        .bind((page - 1) * page_size)
         .fetch_all(&state.pool)
         .await?
     };

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/appeals/track/{token}", get(track))
         .route("/api/appeals/track/{token}/rating", post(rate_by_token))
+        .route("/api/appeals/track/{token}/withdraw-consent", post(withdraw_consent))
         .route("/api/appeals/mine", get(mine))
         .route("/api/appeals/{id}/rating", post(rate_own))
         .route("/api/appeals/subscriptions", get(subscriptions).post(subscribe))
@@ -78,6 +79,37 @@ pub async fn track(State(state): State<AppState>, path: Result<Path<String>, Pat
         .map_err(|_| AppError::BadRequest("bad tracking token".into()))?;
     let row = by_token(&state, &token).await?;
     Ok(Json(author_doc(&state, row).await?))
+}
+
+/// The author withdraws consent to publish: the appeal leaves every public
+/// view at once (features, tiles, Open311, lists).
+#[utoipa::path(post, path = "/api/appeals/track/{token}/withdraw-consent", tag = "appeals",
+    params(("token" = String, Path, description = "The token of the private tracking link")),
+    responses(
+        (status = 200, description = "No longer public", content_type = "application/json"),
+        (status = 404, description = "Unknown link", content_type = "application/problem+json"),
+    ))]
+pub async fn withdraw_consent(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> AppResult<Json<Value>> {
+    let token = path
+        .map(|Path(t)| t)
+        .map_err(|_| AppError::BadRequest("bad tracking token".into()))?;
+    let row = by_token(&state, &token).await?;
+    let id: i64 = row.try_get("id")?;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("SELECT set_config('geoportal.actor', 'author:tracking-link', true)")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE appeals SET is_public = false, consent_public = false WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    // Before answering, so no cached public tile still shows it.
+    state.tiles.invalidate_layer(super::LAYER);
+    Ok(Json(json!({"id": id, "is_public": false, "consent_public": false})))
 }
 
 /// A resident's own appeals.
