@@ -51,6 +51,10 @@ pub struct Config {
     #[arg(long, env = "GEOPORTAL_JSON_LIMIT", default_value_t = 5 * 1024 * 1024, global = true)]
     pub json_limit: usize,
 
+    /// Largest file accepted by `POST /api/layers/{id}/import`, in bytes.
+    #[arg(long, env = "GEOPORTAL_IMPORT_LIMIT", default_value_t = 200 * 1024 * 1024, global = true)]
+    pub import_limit: usize,
+
     /// Size of the in-memory vector tile cache, in MiB (0 turns it off).
     #[arg(long, env = "GEOPORTAL_TILE_CACHE_MB", default_value_t = 256, global = true)]
     pub tile_cache_mb: u64,
@@ -78,6 +82,10 @@ pub struct Config {
     /// Sender address of outgoing mail.
     #[arg(long, env = "GEOPORTAL_MAIL_FROM", default_value = "geoportal <noreply@localhost>", global = true)]
     pub mail_from: String,
+
+    /// Days after closing when an appeal author's contact details are erased.
+    #[arg(long, env = "GEOPORTAL_CONTACT_RETENTION_DAYS", default_value_t = 1826, global = true)]
+    pub contact_retention_days: u32,
 
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     #[arg(long, env = "GEOPORTAL_TRUST_PROXY", default_value_t = false, global = true)]
@@ -117,11 +125,13 @@ impl Config {
             cors_origins: vec!["*".into()],
             request_timeout_secs: 30,
             json_limit: 5 * 1024 * 1024,
+            import_limit: 200 * 1024 * 1024,
             tile_cache_mb: 256,
             session_hours: 12,
             smtp_url: None,
             mail_from: "geoportal <noreply@localhost>".into(),
             trust_proxy: false,
+            contact_retention_days: 1826,
             tile_cache_control: "no-cache".into(),
         }
     }

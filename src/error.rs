@@ -31,13 +31,36 @@ pub enum AppError {
     /// `If-Match` names a version that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// A write without `If-Match`.
     #[error("{0}")]
     PreconditionRequired(String),
+    /// A write rejected by validation: every failing field at once (422).
+    #[error("the data is not valid: {} problem(s)", .0.len())]
+    Invalid(Vec<FieldError>),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// One failing field of a rejected write (`errors` of a 422 problem).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// The problem document (RFC 9457).
@@ -83,10 +106,13 @@ impl AppError {
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Database(e) => database_status(e),
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -116,6 +142,24 @@ fn database_status(e: &sqlx::Error) -> StatusCode {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let AppError::Invalid(errors) = &self {
+            let mut response = (
+                status,
+                axum::Json(serde_json::json!({
+                    "type": "about:blank",
+                    "title": "Unprocessable Entity",
+                    "status": status.as_u16(),
+                    "detail": self.to_string(),
+                    "errors": errors,
+                })),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            );
+            return response;
+        }
         let detail = match &self {
             AppError::Database(sqlx::Error::Database(db)) if status.is_client_error() => Some(format!(
                 "the data breaks a rule: {}",
@@ -130,14 +174,16 @@ impl IntoResponse for AppError {
         let mut response = Problem::new(status, detail).into_response();
         match &self {
             AppError::TooManyRequests { retry_after_secs, .. } => {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(&1).to_owned()));
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(&1).to_owned()),
+                );
             }
             AppError::Unauthorized(_) => {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"geoportal\""));
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"geoportal\""),
+                );
             }
             _ => {}
         }

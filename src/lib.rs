@@ -5,12 +5,14 @@
 pub mod access;
 pub mod analytics;
 pub mod api;
+pub mod appeals;
 pub mod auth;
 pub mod backup;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod import;
 pub mod ogc;
 pub mod openapi;
 pub mod opendata;

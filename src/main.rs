@@ -67,6 +67,8 @@ enum Command {
     SeedTiles(geoportal::tiles::seed::SeedArgs),
     /// Write every open dataset (resolution 835) in every format into DIR.
     Export { dir: PathBuf },
+    /// Import a file into a layer or register, all or nothing (GeoJSON, CSV, Shapefile, GeoPackage, cadastral XML).
+    Import(geoportal::import::cli::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,6 +230,10 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
             let files = geoportal::opendata::export(&db.pool, &dir, true).await?;
             println!("{} open data files written to {}", files.len(), dir.display());
             Ok(())
+        }
+        Command::Import(args) => {
+            let registry = load_registry(config, db).await?;
+            geoportal::import::cli::run(&db.pool, &registry, args).await
         }
         Command::User { .. } | Command::Db { .. } => Ok(()),
     }

@@ -45,6 +45,20 @@ async fn landing_page_links_and_conformance() {
     ] {
         assert!(classes.contains(uri), "missing conformance class {uri}");
     }
+    // The tiles routes under /ogc declare theirs in the same document.
+    for uri in [
+        "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+        "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+        "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+        "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    ] {
+        assert!(classes.contains(uri), "missing tiles conformance class {uri}");
+    }
+    for uri in geoportal::tiles::TILES_CONFORMANCE {
+        assert!(classes.contains(uri), "missing tiles conformance class {uri}");
+    }
+    // Each class once.
+    assert_eq!(classes.len(), conformance["conformsTo"].as_array().unwrap().len());
     // Only what is implemented: the OpenAPI document is 3.1, temporal
     // functions are partial.
     assert!(!classes.iter().any(|c| c.ends_with("/oas30")));

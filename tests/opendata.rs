@@ -147,6 +147,17 @@ async fn every_dataset_is_listed_downloads_parse_and_no_private_data() {
                     let mut reader = csv::Reader::from_reader(text.as_bytes());
                     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
                     assert_eq!(header[0], "id");
+                    // A geometry column only where there is geometry.
+                    let with_geometry = formats.contains(&"geojson".to_string());
+                    assert_eq!(
+                        header.last().map(String::as_str) == Some("geometry"),
+                        with_geometry,
+                        "{id}.csv header {header:?}"
+                    );
+                    assert_eq!(
+                        header.iter().filter(|h| *h == "geometry").count(),
+                        usize::from(with_geometry)
+                    );
                     let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().unwrap();
                     assert!(records.iter().all(|r| r.len() == header.len()), "{id}.csv");
                     records.len() as i64
@@ -177,6 +188,68 @@ async fn every_dataset_is_listed_downloads_parse_and_no_private_data() {
             }
         }
     }
+
+    // Deputies have no geometry: their CSV has exactly the listed fields.
+    let (_, _, body) = common::get(&app, "/opendata/deputies.csv").await;
+    let mut reader = csv::Reader::from_reader(body.as_slice());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, field_names("deputies"));
+
+    // vacant_for_lease mixes two tables: its id is `<objectType>-<objectId>`,
+    // unique, and stays put when another row leaves the dataset.
+    let vacant_ids = |json: serde_json::Value| -> Vec<String> {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let id = r["id"].as_str().expect("a text id").to_string();
+                let expected = format!("{}-{}", r["objectType"].as_str().unwrap(), r["objectId"]);
+                assert_eq!(id, expected);
+                id
+            })
+            .collect()
+    };
+    // One of each kind for certain, whatever the tiny demo city holds.
+    for sql in [
+        "UPDATE communal_property SET use_status = 'vacant' \
+         WHERE id = (SELECT max(id) FROM communal_property WHERE deleted_at IS NULL)",
+        "UPDATE land_plots SET ownership = 'communal', use_status = 'free' \
+         WHERE id = (SELECT max(id) FROM land_plots WHERE deleted_at IS NULL)",
+    ] {
+        sqlx::query(sql).execute(&db.pool).await.unwrap();
+    }
+    let (_, json) = common::get_json(&app, "/opendata/vacant_for_lease.json").await;
+    let before = vacant_ids(json);
+    assert_eq!(
+        before.iter().collect::<BTreeSet<_>>().len(),
+        before.len(),
+        "ids are unique"
+    );
+    assert!(before.iter().any(|i| i.starts_with("property-")) && before.iter().any(|i| i.starts_with("land_plot-")));
+    let (_, json) = common::get_json(&app, "/opendata/vacant_for_lease.geojson").await;
+    let geo_ids: Vec<String> = json["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().expect("a text feature id").to_string())
+        .collect();
+    assert_eq!(geo_ids, before);
+    // Soft-delete the first vacant property: every other id is unchanged.
+    let first: i64 =
+        sqlx::query_scalar("SELECT min(id) FROM communal_property WHERE deleted_at IS NULL AND use_status = 'vacant'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    sqlx::query("UPDATE communal_property SET deleted_at = now() WHERE id = $1")
+        .bind(first)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let (_, json) = common::get_json(&app, "/opendata/vacant_for_lease.json").await;
+    let after = vacant_ids(json);
+    let gone = format!("property-{first}");
+    let expected: Vec<String> = before.iter().filter(|i| **i != gone).cloned().collect();
+    assert_eq!(after, expected);
 
     // Advertising permits carry legal entities' codes, exactly as published.
     let (_, ads) = common::get_json(&app, "/opendata/advertising_permits.json").await;

@@ -115,3 +115,35 @@ async fn responses_are_compressed_and_cors_enabled() {
     );
     let _ = response.into_body().collect().await.unwrap();
 }
+
+#[tokio::test]
+async fn options_reaches_the_handlers_unless_it_is_a_cors_preflight() {
+    use tower::ServiceExt;
+    let db = TestDb::new().await;
+    let app = common::app(&db).await;
+    let send = |req: axum::http::Request<axum::body::Body>| {
+        let app = app.clone();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    // Plain OPTIONS (OGC API Features Part 4): the handler's Allow.
+    let r = send(
+        axum::http::Request::options("/ogc/collections/land_plots/items")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let allow = r.headers().get("allow").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    assert!(allow.contains("POST") && allow.contains("GET"), "Allow: {allow}");
+    // A browser's preflight: the CORS layer answers it.
+    let r = send(
+        axum::http::Request::options("/ogc/collections/land_plots/items")
+            .header("origin", "http://example.org")
+            .header("access-control-request-method", "POST")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(r.status().is_success());
+    assert!(r.headers().contains_key("access-control-allow-methods"));
+}

@@ -417,9 +417,10 @@ impl From<formats::FormatError> for Stop {
         ("f" = Option<String>, Query, description = "json (GeoJSON, default), html or csv"),
         ("crs" = Option<String>, Query, description = "Output CRS; default CRS84"),
         ("properties" = Option<String>, Query, description = "Comma-separated subset of the properties"),
+        ("asOf" = Option<String>, Query, description = "RFC 3339 timestamp: the feature as it was then (GeoJSON, CRS84; 404 if it did not exist)"),
     ),
     responses(
-        (status = 200, description = "GeoJSON Feature (or HTML, CSV); header Content-Crs", content(("application/geo+json"), ("text/html"), ("text/csv"))),
+        (status = 200, description = "GeoJSON Feature (or HTML, CSV); headers Content-Crs and ETag (the version, for If-Match)", content(("application/geo+json"), ("text/html"), ("text/csv"))),
         (status = 400, description = "Unknown parameter, unsupported CRS or format", content_type = "application/problem+json"),
         (status = 404, description = "No such collection or feature for this requester", content_type = "application/problem+json"),
     ))]
@@ -437,7 +438,10 @@ pub async fn item(
     };
     let fid: i64 = feature_id.parse().map_err(|_| not_found())?;
     let params = Params::parse(q.as_deref())?;
-    params.only(ITEM, |_| false)?;
+    params.only(ITEM, |name| name == "asOf")?;
+    if let Some(at) = params.get("asOf") {
+        return super::edit::history::as_of(&state, &viewer, &layer, fid, at, &params).await;
+    }
     let format = formats::negotiate(&params, &headers, true)?;
     let lang = formats::lang(&headers);
     let crs: Crs = params::crs(&params, "crs")?;
@@ -500,6 +504,10 @@ pub async fn item(
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(format)));
     h.insert(CONTENT_CRS.clone(), header_value(&format!("<{}>", crs.uri()))?);
+    // The version, for If-Match on writes (OGC API Features Part 4).
+    if let Some(v) = super::edit::history::current_version(&state.pool, &layer, fid).await? {
+        h.insert(header::ETAG, header_value(&super::edit::etag(v))?);
+    }
     Ok(response)
 }
 

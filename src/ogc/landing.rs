@@ -22,6 +22,9 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
     "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
@@ -32,6 +35,13 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
     "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 ];
+
+/// Every class `/ogc/conformance` declares: Features and CQL2 here, plus
+/// the OGC API – Tiles classes of the routes `crate::tiles` serves under
+/// `/ogc` (one API, one conformance document).
+pub fn conformance_classes() -> impl Iterator<Item = &'static str> {
+    CONFORMANCE.iter().chain(crate::tiles::TILES_CONFORMANCE).copied()
+}
 
 /// The landing page: what this is and where everything is.
 #[utoipa::path(get, path = "/ogc", tag = "OGC API Features",
@@ -82,18 +92,19 @@ pub async fn landing(State(state): State<AppState>, headers: HeaderMap, RawQuery
 #[utoipa::path(get, path = "/ogc/conformance", tag = "OGC API Features",
     params(("f" = Option<String>, Query, description = "json or html")),
     responses(
-        (status = 200, description = "`conformsTo`: the conformance class URIs", content(("application/json"), ("text/html"))),
+        (status = 200, description = "`conformsTo`: the conformance class URIs (OGC API Features, CQL2 and OGC API Tiles)", content(("application/json"), ("text/html"))),
         (status = 400, description = "Unknown parameter or format", content_type = "application/problem+json"),
     ))]
 pub async fn conformance(headers: HeaderMap, RawQuery(q): RawQuery) -> AppResult<Response> {
     let params = Params::parse(q.as_deref())?;
     params.only(ONLY_F, |_| false)?;
     let format = formats::negotiate(&params, &headers, false)?;
-    let doc = json!({ "conformsTo": CONFORMANCE });
+    let classes: Vec<&str> = conformance_classes().collect();
+    let doc = json!({ "conformsTo": classes });
     Ok(document(format, JSON, &doc, || {
         let mut s = html::head("Класи відповідності / Conformance");
         s.push_str("<ul>");
-        for c in CONFORMANCE {
+        for c in &classes {
             s.push_str(&format!("<li>{}</li>", html::esc(c)));
         }
         s.push_str("</ul>");

@@ -5,6 +5,7 @@
 
 pub mod collections;
 pub mod crs;
+pub mod edit;
 pub mod formats;
 pub mod items;
 pub mod landing;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 
 use crate::error::AppError;
@@ -62,8 +63,26 @@ pub fn routes() -> Router<AppState> {
             "/ogc/collections/{collection_id}/queryables",
             get(queryables::queryables),
         )
-        .route("/ogc/collections/{collection_id}/items", get(items::items))
-        .route("/ogc/collections/{collection_id}/items/{feature_id}", get(items::item))
+        .route(
+            "/ogc/collections/{collection_id}/items",
+            get(items::items).post(edit::create).options(edit::options_items),
+        )
+        .route(
+            "/ogc/collections/{collection_id}/items/{feature_id}",
+            get(items::item)
+                .put(edit::replace)
+                .patch(edit::patch)
+                .delete(edit::delete)
+                .options(edit::options_item),
+        )
+        .route(
+            "/ogc/collections/{collection_id}/items/{feature_id}/versions",
+            get(edit::history::versions),
+        )
+        .route(
+            "/ogc/collections/{collection_id}/items/{feature_id}/versions/{version}/restore",
+            post(edit::restore),
+        )
         .layer(Extension(Arc::new(collections::ExtentCache::default())))
 }
 

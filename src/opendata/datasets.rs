@@ -23,7 +23,8 @@ pub struct Dataset {
     pub id: &'static str,
     pub title_uk: &'static str,
     pub title_en: &'static str,
-    /// The row id (an int8 expression) — the files' `id`.
+    /// The row id — the files' `id`: an int8 expression, or text when the
+    /// first field (`id`) is a `string`.
     pub(crate) id_sql: &'static str,
     /// A WGS 84 geometry expression, when the dataset has geometry.
     pub(crate) geometry_sql: Option<&'static str>,
@@ -68,6 +69,15 @@ const fn f(
 }
 
 const ID: Field = f("id", "integer", "Ідентифікатор", "Identifier", "");
+/// The id of a dataset drawn from several tables: `<object type>-<id>`,
+/// stable across exports (a row number would shift with every change).
+const TEXT_ID: Field = f(
+    "id",
+    "string",
+    "Ідентифікатор (вид-номер, напр. property-12)",
+    "Identifier (type-id, e.g. property-12)",
+    "",
+);
 
 pub static DATASETS: &[Dataset] = &[
     Dataset {
@@ -184,18 +194,18 @@ pub static DATASETS: &[Dataset] = &[
         id: "vacant_for_lease",
         title_uk: "Перелік вільних приміщень і земельних ділянок, які можуть бути передані в оренду",
         title_en: "Vacant property and land that can be leased",
-        id_sql: "v.id",
+        id_sql: "v.object_type || '-' || v.object_id",
         geometry_sql: Some("v.geom"),
-        from_sql: "FROM (SELECT row_number() OVER (ORDER BY object_type, object_id) AS id, * FROM ( \
+        from_sql: "FROM ( \
                      SELECT 'property' AS object_type, p.id AS object_id, p.inventory_number AS number, \
                             p.name, p.address, p.area_m2 AS area, 'm2' AS area_unit, p.geom \
                        FROM communal_property p WHERE p.deleted_at IS NULL AND p.use_status = 'vacant' \
                      UNION ALL \
                      SELECT 'land_plot', lp.id, lp.cadastral_number, lp.purpose_code, lp.address, lp.area_ha, 'ha', lp.geom \
                        FROM land_plots lp WHERE lp.deleted_at IS NULL AND lp.ownership = 'communal' AND lp.use_status = 'free' \
-                   ) u) v",
+                   ) v",
         fields: &[
-            ID,
+            TEXT_ID,
             f(
                 "objectType",
                 "string",

@@ -272,7 +272,12 @@ pub fn count_sql(dataset: &Dataset) -> String {
 /// `properties` (JSON text) or every field as text (CSV).
 pub fn select_sql(dataset: &Dataset, format: DataFormat) -> String {
     let fields = &dataset.fields[1..];
-    let mut sql = format!("SELECT ({})::int8 AS id, ", dataset.id_sql);
+    let id_type = if dataset.fields[0].field_type == "string" {
+        "text"
+    } else {
+        "int8"
+    };
+    let mut sql = format!("SELECT ({})::{id_type} AS id, ", dataset.id_sql);
     match (format, dataset.geometry_sql) {
         (DataFormat::Csv, Some(g)) => sql.push_str(&format!("ST_AsText(ST_Transform({g}, 4326)) AS geometry")),
         (_, Some(g)) => sql.push_str(&format!("ST_AsGeoJSON(ST_Transform({g}, 4326), 7, 0) AS geometry")),
@@ -341,9 +346,10 @@ impl FeatureWriter for JsonArrayWriter {
     }
 }
 
-fn writer(format: DataFormat) -> Box<dyn FeatureWriter> {
+fn writer(dataset: &Dataset, format: DataFormat) -> Box<dyn FeatureWriter> {
     match format {
-        DataFormat::Csv => Box::new(formats::csv::CsvWriter::new()),
+        DataFormat::Csv if dataset.has_geometry() => Box::new(formats::csv::CsvWriter::new()),
+        DataFormat::Csv => Box::new(formats::csv::CsvWriter::without_geometry()),
         DataFormat::GeoJson => Box::new(formats::geojson::GeoJsonWriter::default()),
         DataFormat::Json => Box::new(JsonArrayWriter::default()),
     }
@@ -394,7 +400,7 @@ async fn stream(
         items_url: String::new(),
         crs_uri: "http://www.opengis.net/def/crs/OGC/1.3/CRS84".into(),
     };
-    let mut writer = writer(format);
+    let mut writer = writer(dataset, format);
     let sql = select_sql(dataset, format);
     let mut rows = sqlx::query(&sql).fetch(pool);
     writer.begin(&page)?;

@@ -381,6 +381,44 @@ impl LayerDef {
         out
     }
 
+    /// Roles listed in the `edit` list of some attribute: the layer's
+    /// editors. Admin edits a layer only where a file lists it.
+    pub fn editors(&self) -> Vec<Role> {
+        let mut roles: Vec<Role> = self.attributes.iter().flat_map(|a| a.edit.iter().copied()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        roles
+    }
+
+    /// Whether a user with `roles` may edit some attribute of the layer.
+    pub fn can_edit(&self, roles: &[Role]) -> bool {
+        self.attributes.iter().any(|a| a.edit.iter().any(|r| roles.contains(r)))
+    }
+
+    /// Attributes a user with `roles` may write, in file order.
+    pub fn editable_attributes<'a>(&'a self, roles: &'a [Role]) -> impl Iterator<Item = &'a Attribute> {
+        self.attributes
+            .iter()
+            .filter(move |a| a.edit.iter().any(|r| roles.contains(r)))
+    }
+
+    /// The layer's full editors: roles listed on more than half of the
+    /// editable attributes. Only they create, delete, restore and move
+    /// features; a role that edits a few attributes (an executor's answer,
+    /// a resident's rating) only changes those.
+    pub fn full_editors(&self) -> Vec<Role> {
+        let editable = self.attributes.iter().filter(|a| !a.edit.is_empty()).count();
+        self.editors()
+            .into_iter()
+            .filter(|r| 2 * self.attributes.iter().filter(|a| a.edit.contains(r)).count() > editable)
+            .collect()
+    }
+
+    /// Whether a user with `roles` is a full editor of the layer.
+    pub fn is_full_editor(&self, roles: &[Role]) -> bool {
+        self.full_editors().iter().any(|r| roles.contains(r))
+    }
+
     /// Attributes a user with `roles` may read, in file order.
     pub fn readable_attributes<'a>(&'a self, roles: &'a [Role]) -> impl Iterator<Item = &'a Attribute> {
         self.attributes.iter().filter(move |a| a.read.allows(roles))

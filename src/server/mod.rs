@@ -12,7 +12,6 @@ use axum::response::IntoResponse;
 use sqlx::PgPool;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -60,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tiles::routes())
         .merge(crate::analytics::routes())
         .merge(crate::auth::routes())
+        .merge(crate::appeals::routes())
+        .merge(crate::import::routes())
         .with_state(state);
 
     // Static front end at `/`; anything not found is a problem document.
@@ -71,15 +72,26 @@ pub fn router(state: AppState) -> Router {
             )
         }));
 
-    api.fallback_service(web)
+    let app = api
+        .fallback_service(web)
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(RequestBodyLimitLayer::new(config.json_limit))
+        .layer(axum::middleware::from_fn_with_state(config.clone(), crate::import::limit_bodies))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             config.request_timeout(),
-        ))
-        .layer(cors(&config.cors_origins))
+        ));
+    // tower-http's CORS layer answers every OPTIONS as a preflight; an
+    // OPTIONS that is not one (no Access-Control-Request-Method) must reach
+    // the handlers, which answer `Allow` (OGC API Features Part 4).
+    let with_cors = app.clone().layer(cors(&config.cors_origins));
+    Router::new()
+        .fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+            let preflight_or_other = req.method() != Method::OPTIONS
+                || req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+            let service = if preflight_or_other { with_cors.clone() } else { app.clone() };
+            tower::ServiceExt::oneshot(service, req)
+        }))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -119,9 +131,18 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    // A streamed body goes out in several writes; with Nagle's algorithm the
+    // last one waits for the client's delayed ACK (≈ 40 ms per response on a
+    // kept-alive connection, e.g. a GIS client paging through items).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     // The tile cache's change listener runs from the start.
     state.tiles.start_listener(&state.pool);
     crate::auth::outbox::spawn_worker(state.pool.clone(), state.auth.sender.clone());
+    crate::appeals::spawn_retention(state.pool.clone(), state.config.contact_retention_days);
     tracing::info!(%listen, "serving");
     println!("geoportal is serving on {public}/");
     // The peer address feeds the per-address rate limits.

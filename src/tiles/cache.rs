@@ -26,11 +26,10 @@ use super::grid::{self, Bbox};
 use crate::config::Config;
 use crate::registry::Registry;
 
-/// `Cache-Control` of tile responses: revalidate every time (cheap with
-/// `ETag`/304), so no browser or proxy keeps a tile past a change.
+/// `Cache-Control` of tile responses when `Config::tile_cache_control` is
+/// not a header value: revalidate every time (cheap with `ETag`/304), so no
+/// browser or proxy keeps a tile past a change.
 pub const DEFAULT_CACHE_CONTROL: &str = "no-cache";
-/// Overrides [`DEFAULT_CACHE_CONTROL`], e.g. `public, max-age=60`.
-pub const CACHE_CONTROL_ENV: &str = "GEOPORTAL_TILE_CACHE_CONTROL";
 
 /// What identifies a cached tile.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -108,10 +107,11 @@ impl TileCache {
                 .or_default()
                 .push(layer.id.clone());
         }
-        let cache_control = std::env::var(CACHE_CONTROL_ENV)
-            .ok()
-            .and_then(|v| HeaderValue::from_str(v.trim()).ok())
-            .unwrap_or_else(|| HeaderValue::from_static(DEFAULT_CACHE_CONTROL));
+        // Clap checks the value at start; a `Config` built in code may not have.
+        let cache_control = HeaderValue::from_str(config.tile_cache_control.trim()).unwrap_or_else(|_| {
+            tracing::warn!(value = %config.tile_cache_control, "tile Cache-Control is not a header value; using the default");
+            HeaderValue::from_static(DEFAULT_CACHE_CONTROL)
+        });
         TileCache {
             inner: Arc::new(Inner {
                 cache,
@@ -291,5 +291,37 @@ pub(crate) struct WeakTileCache {
 impl WeakTileCache {
     pub(crate) fn upgrade(&self) -> Option<TileCache> {
         self.inner.upgrade().map(|inner| TileCache { inner })
+    }
+}
+
+#[cfg(test)]
+mod cache_control_tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn registry() -> Registry {
+        Registry::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("layers")).unwrap()
+    }
+
+    #[test]
+    fn cache_control_comes_from_the_configuration() {
+        let cli = Cli::try_parse_from(["geoportal"]).unwrap();
+        assert_eq!(cli.config.tile_cache_control, "no-cache");
+        let cli = Cli::try_parse_from(["geoportal", "--tile-cache-control", " public, max-age=60 "]).unwrap();
+        assert_eq!(cli.config.tile_cache_control, "public, max-age=60");
+        let cache = TileCache::new(&cli.config, &registry());
+        assert_eq!(cache.cache_control(), "public, max-age=60");
+        // Not a header value: refused at start, with the flag named.
+        let err = Cli::try_parse_from(["geoportal", "--tile-cache-control", "a\nb"])
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("tile-cache-control"), "{err}");
     }
 }

@@ -1,4 +1,5 @@
-//! CSV (UTF-8, header row, geometry as WKT) written with the `csv` crate,
+//! CSV (UTF-8, header row, geometry as WKT in a last `geometry` column,
+//! which data without geometry does not get) written with the `csv` crate,
 //! which quotes every value that needs it.
 
 use sqlx::Row;
@@ -9,13 +10,25 @@ use super::{FeatureWriter, FormatError, Page};
 pub struct CsvWriter {
     out: csv::Writer<Vec<u8>>,
     columns: usize,
+    geometry: bool,
 }
 
 impl CsvWriter {
+    /// Rows of (id, geometry, columns…) → `id, columns…, geometry`.
     pub fn new() -> CsvWriter {
         CsvWriter {
             out: csv::Writer::from_writer(Vec::new()),
             columns: 0,
+            geometry: true,
+        }
+    }
+
+    /// For data without geometry: no `geometry` column at all, rather than
+    /// an always-empty one. Rows still carry the (null) `geometry` column.
+    pub fn without_geometry() -> CsvWriter {
+        CsvWriter {
+            geometry: false,
+            ..CsvWriter::new()
         }
     }
 }
@@ -31,21 +44,22 @@ impl FeatureWriter for CsvWriter {
         self.columns = page.columns.len();
         let header = std::iter::once("id")
             .chain(page.columns.iter().map(|c| c.name.as_str()))
-            .chain(std::iter::once("geometry"));
+            .chain(self.geometry.then_some("geometry"));
         self.out.write_record(header)?;
         Ok(())
     }
 
-    /// A row of (id, geometry as WKT, every column as text).
+    /// A row of (id — int8 or text, geometry as WKT, every column as text).
     fn feature(&mut self, row: &PgRow) -> Result<(), FormatError> {
-        let id: i64 = row.try_get("id")?;
-        let geometry: Option<String> = row.try_get("geometry")?;
-        self.out.write_field(id.to_string())?;
+        self.out.write_field(super::id_text(row)?)?;
         for i in 0..self.columns {
             let value: Option<String> = row.try_get(i + 2)?;
             self.out.write_field(value.unwrap_or_default())?;
         }
-        self.out.write_field(geometry.unwrap_or_default())?;
+        if self.geometry {
+            let geometry: Option<String> = row.try_get("geometry")?;
+            self.out.write_field(geometry.unwrap_or_default())?;
+        }
         self.out.write_record(None::<&[u8]>)?;
         Ok(())
     }

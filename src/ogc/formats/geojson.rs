@@ -14,13 +14,16 @@ pub struct GeoJsonWriter {
     first: bool,
 }
 
-/// Writes one feature from a row of (id, geometry, properties).
+/// Writes one feature from a row of (id, geometry, properties); an int8 id
+/// is written as a number, a text id as a string.
 pub fn write_feature(buf: &mut Vec<u8>, row: &PgRow, links: Option<&serde_json::Value>) -> Result<(), FormatError> {
-    let id: i64 = row.try_get("id")?;
     let geometry: Option<&str> = row.try_get("geometry")?;
     let properties: &str = row.try_get("properties")?;
     buf.extend_from_slice(br#"{"type":"Feature","id":"#);
-    buf.extend_from_slice(id.to_string().as_bytes());
+    match super::id_of(row)? {
+        super::RowId::Int(id) => buf.extend_from_slice(id.to_string().as_bytes()),
+        super::RowId::Text(id) => buf.extend_from_slice(serde_json::Value::from(id).to_string().as_bytes()),
+    }
     buf.extend_from_slice(br#","geometry":"#);
     buf.extend_from_slice(geometry.unwrap_or("null").as_bytes());
     buf.extend_from_slice(br#","properties":"#);

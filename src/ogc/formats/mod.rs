@@ -156,6 +156,35 @@ pub enum FormatError {
     Csv(#[from] ::csv::Error),
 }
 
+/// A row's `id` column: int8 for layers, text where a dataset mixes
+/// sources (open data's `vacant_for_lease`: `property-12`).
+pub enum RowId {
+    Int(i64),
+    Text(String),
+}
+
+pub fn id_of(row: &PgRow) -> Result<RowId, FormatError> {
+    use sqlx::{Column as _, Row as _, TypeInfo as _};
+    let is_text = row
+        .columns()
+        .iter()
+        .find(|c| c.name() == "id")
+        .is_some_and(|c| c.type_info().name() == "TEXT");
+    Ok(if is_text {
+        RowId::Text(row.try_get("id")?)
+    } else {
+        RowId::Int(row.try_get("id")?)
+    })
+}
+
+/// The `id` column as text, whichever its type.
+pub fn id_text(row: &PgRow) -> Result<String, FormatError> {
+    Ok(match id_of(row)? {
+        RowId::Int(id) => id.to_string(),
+        RowId::Text(id) => id,
+    })
+}
+
 /// Turns streamed rows into one output format. Each writer buffers what
 /// it wrote until the streamer `take`s it as a body chunk.
 pub trait FeatureWriter: Send + 'static {

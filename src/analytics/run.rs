@@ -1,0 +1,376 @@
+//! Running an analysis: parameters checked, SQL run in a read-only
+//! transaction with the parameters bound, the rows written as JSON, CSV or
+//! GeoJSON.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value as Json, json};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query as SqlQuery;
+use sqlx::{Postgres, Row};
+
+use super::AnalyticsError;
+use super::catalogue::{self, Analysis, Catalogue, Source};
+use super::params::{self, Value};
+use crate::access::Viewer;
+use crate::server::AppState;
+
+pub type Pairs = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// Longest an analysis may run.
+const STATEMENT_TIMEOUT: &str = "25s";
+
+pub fn load(state: &AppState) -> Result<Catalogue, AnalyticsError> {
+    let dir = catalogue::dir(&state.config.layers_dir);
+    Catalogue::load(&dir).inspect_err(|e| tracing::error!(error = %e, "analytics catalogue"))
+}
+
+/// The analysis and its checked parameter values.
+pub struct Request {
+    pub analysis: Analysis,
+    pub values: Vec<Value>,
+    pub catalogue: Catalogue,
+}
+
+pub fn prepare(
+    state: &AppState,
+    name: &str,
+    pairs: &[(String, String)],
+    extra: &[&str],
+) -> Result<Request, AnalyticsError> {
+    let catalogue = load(state)?;
+    let analysis = catalogue
+        .get(name)
+        .cloned()
+        .ok_or_else(|| AnalyticsError::Unknown(name.to_string()))?;
+    let values = params::resolve(&analysis.params, pairs, extra).map_err(AnalyticsError::Params)?;
+    Ok(Request {
+        analysis,
+        values,
+        catalogue,
+    })
+}
+
+/// The analysis's own SQL (a single SELECT taking `$1…$n`).
+pub fn inner_sql(req: &Request) -> String {
+    match &req.analysis.source {
+        Source::Sql(s) => s.trim().trim_end_matches(';').to_string(),
+        Source::Indicators => super::indicators::sql(&req.catalogue.indicators),
+    }
+}
+
+pub fn bind_all<'q>(
+    mut q: SqlQuery<'q, Postgres, PgArguments>,
+    values: &[Value],
+) -> SqlQuery<'q, Postgres, PgArguments> {
+    for v in values {
+        q = match v.clone() {
+            Value::Integer(x) => q.bind(x),
+            Value::Number(x) => q.bind(x),
+            Value::Date(x) => q.bind(x),
+            Value::String(x) => q.bind(x),
+            Value::Boolean(x) => q.bind(x),
+        };
+    }
+    q
+}
+
+/// A read-only transaction with a time limit: catalogue SQL can neither
+/// change data nor hold a connection for long.
+pub async fn begin(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+    sqlx::query(&format!("SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
+        .execute(&mut *tx)
+        .await?;
+    // JIT compilation costs more than it saves on these one-off queries
+    // (a second on a loaded machine, for queries that run in 200 ms).
+    sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
+    Ok(tx)
+}
+
+/// One result row: its properties (in column order, `geom` removed) and,
+/// for analyses with geometry, the geometry as GeoJSON and WKT.
+pub struct Row_ {
+    pub props: Map<String, Json>,
+    pub geojson: Option<String>,
+    pub wkt: Option<String>,
+}
+
+/// The attributes a row-level analysis may output for this viewer.
+fn allowed_columns(
+    state: &AppState,
+    analysis: &Analysis,
+    viewer: &Viewer,
+) -> Result<Option<Vec<String>>, AnalyticsError> {
+    let Some(layer_id) = &analysis.layer else {
+        return Ok(None);
+    };
+    let layer = state
+        .registry
+        .get_visible(layer_id, &viewer.roles)
+        .ok_or_else(|| AnalyticsError::Unknown(analysis.name.clone()))?;
+    let mut allowed: Vec<String> = crate::query::readable(layer, viewer)
+        .iter()
+        .map(|a| a.name.clone())
+        .collect();
+    allowed.push("id".into());
+    allowed.extend(analysis.derived.iter().cloned());
+    Ok(Some(allowed))
+}
+
+pub async fn execute(state: &AppState, req: &Request, viewer: &Viewer) -> Result<Vec<Row_>, AnalyticsError> {
+    let allowed = allowed_columns(state, &req.analysis, viewer)?;
+    let inner = inner_sql(req);
+    let sql = if req.analysis.geometry {
+        format!(
+            "SELECT row_to_json(q)::text AS props, ST_AsGeoJSON(q.geom, 7) AS gj, ST_AsText(q.geom) AS wkt \
+             FROM (\n{inner}\n) q"
+        )
+    } else {
+        format!("SELECT row_to_json(q)::text AS props, NULL::text AS gj, NULL::text AS wkt FROM (\n{inner}\n) q")
+    };
+    let mut tx = begin(&state.pool).await?;
+    let started = std::time::Instant::now();
+    let rows = bind_all(sqlx::query(&sql), &req.values).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    tracing::debug!(analysis = %req.analysis.name, rows = rows.len(), ms = started.elapsed().as_millis() as u64, "analysis ran");
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let text: String = row.try_get("props")?;
+        let mut props: Map<String, Json> =
+            serde_json::from_str(&text).map_err(|e| AnalyticsError::Db(sqlx::Error::Decode(Box::new(e))))?;
+        props.shift_remove("geom");
+        if let Some(allowed) = &allowed {
+            props.retain(|k, _| allowed.iter().any(|a| a == k));
+        }
+        out.push(Row_ {
+            props,
+            geojson: row.try_get("gj")?,
+            wkt: row.try_get("wkt")?,
+        });
+    }
+    Ok(out)
+}
+
+/// Column names of the result, from the rows or (when there are none) from
+/// the statement's description.
+pub async fn columns(
+    state: &AppState,
+    req: &Request,
+    rows: &[Row_],
+    viewer: &Viewer,
+) -> Result<Vec<String>, AnalyticsError> {
+    if let Some(first) = rows.first() {
+        return Ok(first.props.keys().cloned().collect());
+    }
+    use sqlx::{Column, Executor};
+    let allowed = allowed_columns(state, &req.analysis, viewer)?;
+    let inner = inner_sql(req);
+    let described = (&state.pool).describe(&inner).await?;
+    Ok(described
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .filter(|c| c != "geom")
+        .filter(|c| allowed.as_ref().is_none_or(|a| a.contains(c)))
+        .collect())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    GeoJson,
+}
+
+fn format(pairs: &[(String, String)], analysis: &Analysis) -> Result<Format, AnalyticsError> {
+    let f = pairs
+        .iter()
+        .find(|(n, _)| n == "f")
+        .map(|(_, v)| v.to_ascii_lowercase());
+    match f.as_deref() {
+        None | Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some("geojson") if analysis.geometry => Ok(Format::GeoJson),
+        Some("geojson") => Err(AnalyticsError::BadRequest(format!(
+            "`{}` has no geometry: f=json or f=csv",
+            analysis.name
+        ))),
+        Some(other) => Err(AnalyticsError::BadRequest(format!(
+            "unknown format f={other}: json, csv{}",
+            if analysis.geometry { ", geojson" } else { "" }
+        ))),
+    }
+}
+
+fn params_json(req: &Request) -> Map<String, Json> {
+    req.analysis
+        .params
+        .iter()
+        .zip(&req.values)
+        .map(|(p, v)| (p.name.clone(), v.to_json()))
+        .collect()
+}
+
+fn with_type(body: Vec<u8>, content_type: &'static str) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// A value as CSV text: strings as they are, nested values as JSON.
+fn csv_text(v: &Json) -> String {
+    match v {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `GET /api/analytics/{name}`.
+#[utoipa::path(get, path = "/api/analytics/{name}", tag = "analytics",
+    params(
+        ("name" = String, Path, description = "Analysis name (see `/api/analytics`)"),
+        ("f" = Option<String>, Query, description = "`json` (default), `csv`, or `geojson` for analyses with geometry"),
+    ),
+    responses(
+        (status = 200, description = "The result: JSON (`rows`, `columns`, `params`, `computed_at`), CSV or GeoJSON", content(("application/json"), ("text/csv"), ("application/geo+json"))),
+        (status = 400, description = "Invalid parameters, each listed in `errors`", content_type = "application/problem+json"),
+        (status = 404, description = "No such analysis", content_type = "application/problem+json"),
+    ))]
+pub async fn run(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    query: Pairs,
+) -> Result<Response, AnalyticsError> {
+    let pairs = query.map_err(|e| AnalyticsError::BadRequest(e.body_text()))?.0;
+    let req = prepare(&state, &name, &pairs, &[])?;
+    let format = format(&pairs, &req.analysis)?;
+    let rows = execute(&state, &req, &viewer).await?;
+    let computed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match format {
+        Format::Json => {
+            let columns = columns(&state, &req, &rows, &viewer).await?;
+            let mut doc = json!({
+                "name": req.analysis.name,
+                "title": req.analysis.title,
+                "params": params_json(&req),
+                "computed_at": computed_at,
+                "columns": columns,
+                "count": rows.len(),
+            });
+            if matches!(req.analysis.source, Source::Indicators)
+                && let Some(obj) = doc.as_object_mut()
+            {
+                obj.insert("indicators".into(), json!(req.catalogue.indicators));
+            }
+            let list: Vec<Json> = rows.into_iter().map(|r| Json::Object(r.props)).collect();
+            if let Some(obj) = doc.as_object_mut() {
+                obj.insert("rows".into(), Json::Array(list));
+            }
+            Ok(with_type(doc.to_string().into_bytes(), "application/json"))
+        }
+        Format::GeoJson => {
+            let mut features = Vec::with_capacity(rows.len());
+            for r in rows {
+                let geometry: Json = match &r.geojson {
+                    Some(g) => {
+                        serde_json::from_str(g).map_err(|e| AnalyticsError::Db(sqlx::Error::Decode(Box::new(e))))?
+                    }
+                    None => Json::Null,
+                };
+                let mut f =
+                    json!({"type": "Feature", "geometry": geometry, "properties": Json::Object(r.props.clone())});
+                if let (Some(id), Some(obj)) = (r.props.get("id"), f.as_object_mut()) {
+                    obj.insert("id".into(), id.clone());
+                }
+                features.push(f);
+            }
+            let doc = json!({
+                "type": "FeatureCollection",
+                "name": req.analysis.name,
+                "params": params_json(&req),
+                "computed_at": computed_at,
+                "features": features,
+            });
+            Ok(with_type(doc.to_string().into_bytes(), "application/geo+json"))
+        }
+        Format::Csv => {
+            let columns = columns(&state, &req, &rows, &viewer).await?;
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let bad = |e: csv::Error| AnalyticsError::BadRequest(format!("cannot write CSV: {e}"));
+            let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();
+            if req.analysis.geometry {
+                header.push("geometry");
+            }
+            w.write_record(&header).map_err(bad)?;
+            for r in &rows {
+                let mut rec: Vec<String> = columns
+                    .iter()
+                    .map(|c| r.props.get(c).map(csv_text).unwrap_or_default())
+                    .collect();
+                if req.analysis.geometry {
+                    rec.push(r.wkt.clone().unwrap_or_default());
+                }
+                w.write_record(&rec).map_err(bad)?;
+            }
+            let body = w
+                .into_inner()
+                .map_err(|e| AnalyticsError::BadRequest(format!("cannot write CSV: {e}")))?;
+            let mut resp = with_type(body, "text/csv; charset=utf-8");
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}.csv\"", req.analysis.name)) {
+                resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            Ok(resp)
+        }
+    }
+}
+
+/// `GET /api/analytics`: the catalogue with each parameter schema.
+#[utoipa::path(get, path = "/api/analytics", tag = "analytics",
+    responses((status = 200, description = "Every analysis: name, title (uk, en), description, parameter schema (name, type, required, default, min, max, enum), formats, TileJSON link; the district indicators", content_type = "application/json")))]
+pub async fn list(State(state): State<AppState>) -> Result<Response, AnalyticsError> {
+    let catalogue = load(&state)?;
+    let base = state.config.public_url();
+    let analyses: Vec<Json> = catalogue
+        .analyses
+        .iter()
+        .map(|a| {
+            let mut formats = vec!["json", "csv"];
+            if a.geometry {
+                formats.push("geojson");
+            }
+            let mut v = json!({
+                "name": a.name,
+                "title": a.title,
+                "description": a.description,
+                "params": a.params,
+                "formats": formats,
+                "geometry": a.geometry,
+                "href": format!("{base}/api/analytics/{}", a.name),
+            });
+            if let Some(obj) = v.as_object_mut() {
+                if a.tiles {
+                    obj.insert(
+                        "tilejson".into(),
+                        json!(format!("{base}/api/analytics/{}/tiles.json", a.name)),
+                    );
+                }
+                if let Some(l) = &a.layer {
+                    obj.insert("layer".into(), json!(l));
+                }
+                if matches!(a.source, Source::Indicators) {
+                    obj.insert("indicators".into(), json!(catalogue.indicators));
+                }
+            }
+            v
+        })
+        .collect();
+    let doc = json!({ "analyses": analyses });
+    Ok(with_type(doc.to_string().into_bytes(), "application/json"))
+}
