@@ -119,7 +119,9 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 GEOPORTAL_TILE_CACHE_MB=0 $GP serve --listen "127.0.0.1:$PORT" --public-url "http://127.0.0.1" > "$OUT/features-ours.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.2; done
+up=""
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && { up=1; break; }; sleep 0.2; done
+[ -n "$up" ] || { echo "the server did not start: see $OUT/features-ours.log"; exit 1; }
 
 # --- the same content: server and SQL pages agree on a sample of boxes ---------
 echo "== content (10 boxes: ids, properties, geometries, numberMatched)"

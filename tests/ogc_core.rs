@@ -120,12 +120,17 @@ async fn collections_describe_every_visible_layer_with_live_extents() {
                 .unwrap()
                 .ends_with(&format!("/ogc/collections/{id}/items"))
         );
-        for rel in [
-            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-            "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
-        ] {
-            assert!(link(c, rel).is_some(), "{id} lacks {rel}");
-        }
+        assert!(
+            link(c, "http://www.opengis.net/def/rel/ogc/1.0/queryables").is_some(),
+            "{id} lacks queryables"
+        );
+        // Layers have tiles; registers without geometry do not.
+        let register = registry.get(id).is_some_and(|l| !l.has_geometry());
+        assert_eq!(
+            link(c, "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector").is_none(),
+            register,
+            "{id}: tiles link"
+        );
         // The collection resource says the same as the list.
         let one = ok_json(&app, &format!("/ogc/collections/{id}")).await;
         assert_eq!(&one, c, "{id}");

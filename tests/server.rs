@@ -133,7 +133,11 @@ async fn options_reaches_the_handlers_unless_it_is_a_cors_preflight() {
     )
     .await;
     assert!(r.status().is_success(), "{}", r.status());
-    let allow = r.headers().get("allow").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let allow = r
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
     assert!(allow.contains("POST") && allow.contains("GET"), "Allow: {allow}");
     // A browser's preflight: the CORS layer answers it.
     let r = send(

@@ -125,7 +125,13 @@ pub async fn search(
 ) -> AppResult<Json<SearchResult>> {
     let Query(params) = params?;
     let query = SearchQuery::parse(params)?;
-    let layers: Vec<&Layer> = state.registry.visible_to(&viewer.roles).map(|l| l.as_ref()).collect();
+    // Registers without geometry have no place to show on the map.
+    let layers: Vec<&Layer> = state
+        .registry
+        .visible_to(&viewer.roles)
+        .filter(|l| l.has_geometry())
+        .map(|l| l.as_ref())
+        .collect();
     let hits = run(&state.pool, &layers, &viewer, &query).await?;
     Ok(Json(SearchResult { query: query.q, hits }))
 }

@@ -244,7 +244,9 @@ impl Target {
                 id: layer.id.clone(),
                 table: layer.table().to_string(),
                 fields,
-                geometry: Some((layer.geometry.column.clone(), layer.geometry.geometry_type)),
+                geometry: layer
+                    .has_geometry()
+                    .then(|| (layer.geometry.column.clone(), layer.geometry.geometry_type)),
                 edit_roles,
                 lookups: Vec::new(),
                 is_layer: true,

@@ -60,7 +60,7 @@ impl ExtentCache {
 }
 
 async fn compute_extent(state: &AppState, layer: &Layer, viewer: &Viewer) -> AppResult<Extent> {
-    let geom = format!("t.{}", ident(&layer.geometry.column));
+    let geom = layer.geom_sql("t");
     let mut qb = QueryBuilder::new(format!(
         "SELECT ST_XMin(e)::float8 AS x1, ST_YMin(e)::float8 AS y1, ST_XMax(e)::float8 AS x2, \
          ST_YMax(e)::float8 AS y2, t1, t2 FROM (SELECT ST_Extent({geom}) AS e"
@@ -113,7 +113,11 @@ async fn compute_extent(state: &AppState, layer: &Layer, viewer: &Viewer) -> App
 /// The collection document of a layer (Part 1 and Part 2 members).
 pub fn collection_doc(state: &AppState, layer: &Layer, lang: Lang, extent: &Extent) -> Value {
     let url = format!("{}/collections/{}", base(state), layer.id);
-    let links = collection_links(&url);
+    let mut links = collection_links(&url);
+    if !layer.has_geometry() {
+        // A register: no tiles.
+        links.retain(|l| !l.rel.contains("tilesets"));
+    }
     let mut extent_doc = serde_json::Map::new();
     if let Some(b) = extent.bbox {
         extent_doc.insert("spatial".into(), json!({ "bbox": [b], "crs": CRS84_URI }));

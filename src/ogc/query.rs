@@ -62,6 +62,12 @@ pub fn push_from_where(
         qb.push_bind(fid);
     }
     if let Some(b) = sel.bbox {
+        if !layer.has_geometry() {
+            return Err(OgcError::BadParameter {
+                name: "bbox".into(),
+                reason: format!("`{}` is a register without geometry", layer.id),
+            });
+        }
         qb.push(format!(
             " AND ST_Intersects({}, ST_Transform(ST_MakeEnvelope(",
             column(&layer.geometry.column)
@@ -154,6 +160,10 @@ fn push_datetime(
 
 /// The geometry in the output CRS and axis order.
 fn push_geometry(qb: &mut QueryBuilder<'static, Postgres>, layer: &Layer, crs: Crs) {
+    if !layer.has_geometry() {
+        qb.push("NULL::geometry");
+        return;
+    }
     let col = column(&layer.geometry.column);
     if crs.north_first {
         qb.push("ST_FlipCoordinates(");

@@ -54,7 +54,7 @@ fn geometry_format(t: GeometryType) -> &'static str {
         GeometryType::MultiLineString => "geometry-multilinestring",
         GeometryType::Polygon => "geometry-polygon",
         GeometryType::MultiPolygon => "geometry-multipolygon",
-        GeometryType::Geometry => "geometry-any",
+        GeometryType::Geometry | GeometryType::None => "geometry-any",
     }
 }
 
@@ -65,14 +65,16 @@ pub fn schema(state: &AppState, layer: &Layer, viewer: &Viewer, lang: Lang) -> V
         "id".into(),
         json!({ "type": "integer", "title": "Ідентифікатор / id", "x-ogc-role": "id" }),
     );
-    props.insert(
-        "geometry".into(),
-        json!({
-            "title": "Геометрія / geometry",
-            "format": geometry_format(layer.geometry.geometry_type),
-            "x-ogc-role": "primary-geometry",
-        }),
-    );
+    if layer.has_geometry() {
+        props.insert(
+            "geometry".into(),
+            json!({
+                "title": "Геометрія / geometry",
+                "format": geometry_format(layer.geometry.geometry_type),
+                "x-ogc-role": "primary-geometry",
+            }),
+        );
+    }
     for a in layer.readable_attributes(&viewer.roles) {
         let temporal = layer.temporal.as_deref() == Some(a.name.as_str());
         props.insert(a.name.clone(), attribute_schema(a, lang, temporal));

@@ -76,6 +76,9 @@ impl<'a> FilterContext<'a> {
     fn column(&self, name: &str) -> Result<(String, Option<AttrType>), FilterError> {
         let qualified = |c: &str| format!("{}.{}", self.alias, ident(c));
         if name == self.layer.geometry.column || name == "geometry" {
+            if !self.layer.has_geometry() {
+                return Err(FilterError::UnknownProperty(name.to_string()));
+            }
             return Ok((qualified(&self.layer.geometry.column), None));
         }
         if name == self.layer.id_column || name == "id" {

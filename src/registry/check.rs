@@ -69,6 +69,8 @@ pub async fn check_against_database(registry: &Registry, pool: &PgPool) -> Resul
         }
         let g = &layer.geometry;
         match columns.get(&g.column) {
+            // A register without geometry: nothing to check.
+            _ if !layer.has_geometry() => {}
             None => report(
                 "geometry.column".into(),
                 format!("table `{table}` has no column `{}`", g.column),

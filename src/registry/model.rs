@@ -83,6 +83,9 @@ pub enum LayerGroup {
     Base,
     /// The city's registers on the map.
     Thematic,
+    /// Registers without geometry that belong to the layers (leases,
+    /// tariffs, meter readings, reference tables).
+    Register,
 }
 
 /// Geometry type of a layer; `Geometry` is the generic type of a layer that
@@ -96,6 +99,9 @@ pub enum GeometryType {
     Polygon,
     MultiPolygon,
     Geometry,
+    /// A register without geometry (leases, tariffs, meter readings…):
+    /// served as features with `"geometry": null`, never as tiles.
+    None,
 }
 
 impl GeometryType {
@@ -109,6 +115,7 @@ impl GeometryType {
             GeometryType::Polygon => "POLYGON",
             GeometryType::MultiPolygon => "MULTIPOLYGON",
             GeometryType::Geometry => "GEOMETRY",
+            GeometryType::None => "NONE",
         }
     }
 }
@@ -325,6 +332,21 @@ pub struct ClusterSpec {
 }
 
 impl LayerDef {
+    /// False for registers without geometry.
+    pub fn has_geometry(&self) -> bool {
+        self.geometry.geometry_type != GeometryType::None
+    }
+
+    /// The geometry as an SQL expression on `alias`; `NULL::geometry` for a
+    /// register, so the same queries serve both (null geometry, no extent).
+    pub fn geom_sql(&self, alias: &str) -> String {
+        if self.has_geometry() {
+            format!("{alias}.\"{}\"", self.geometry.column.replace('"', "\"\""))
+        } else {
+            "NULL::geometry".to_string()
+        }
+    }
+
     pub fn table(&self) -> &str {
         self.table.as_deref().unwrap_or(&self.id)
     }

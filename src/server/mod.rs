@@ -75,7 +75,10 @@ pub fn router(state: AppState) -> Router {
     let app = api
         .fallback_service(web)
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(axum::middleware::from_fn_with_state(config.clone(), crate::import::limit_bodies))
+        .layer(axum::middleware::from_fn_with_state(
+            config.clone(),
+            crate::import::limit_bodies,
+        ))
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -87,9 +90,13 @@ pub fn router(state: AppState) -> Router {
     let with_cors = app.clone().layer(cors(&config.cors_origins));
     Router::new()
         .fallback_service(tower::service_fn(move |req: axum::extract::Request| {
-            let preflight_or_other = req.method() != Method::OPTIONS
-                || req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-            let service = if preflight_or_other { with_cors.clone() } else { app.clone() };
+            let preflight_or_other =
+                req.method() != Method::OPTIONS || req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+            let service = if preflight_or_other {
+                with_cors.clone()
+            } else {
+                app.clone()
+            };
             tower::ServiceExt::oneshot(service, req)
         }))
         .layer(TraceLayer::new_for_http())
@@ -150,8 +157,8 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("server stopped");
     Ok(())
 }

@@ -74,6 +74,7 @@ fn collection(state: &AppState, viewer: &Viewer, id: &str) -> Result<std::sync::
     state
         .registry
         .get_visible(id, &viewer.roles)
+        .filter(|l| l.has_geometry())
         .cloned()
         .ok_or_else(|| TileError::UnknownLayer(id.to_string()))
 }
@@ -124,7 +125,7 @@ pub async fn tileset(
         GeometryType::Point | GeometryType::MultiPoint => json!(0),
         GeometryType::LineString | GeometryType::MultiLineString => json!(1),
         GeometryType::Polygon | GeometryType::MultiPolygon => json!(2),
-        GeometryType::Geometry => Value::Null,
+        GeometryType::Geometry | GeometryType::None => Value::Null,
     };
     let mut properties = serde_json::Map::new();
     for a in tile_attributes(&layer, &viewer) {

@@ -30,6 +30,7 @@ pub fn parse_layers(registry: &Registry, viewer: &Viewer, list: &str) -> Result<
         }
         let layer = registry
             .get_visible(id, &viewer.roles)
+            .filter(|l| l.has_geometry())
             .ok_or_else(|| TileError::UnknownLayer(id.to_string()))?;
         if layers.iter().any(|l| l.id == layer.id) {
             return Err(TileError::BadRequest(format!("layer `{id}` is listed twice")));

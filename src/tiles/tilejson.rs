@@ -150,6 +150,7 @@ pub async fn catalogue(State(state): State<AppState>, viewer: Viewer) -> Json<Va
     let layers: Vec<Value> = state
         .registry
         .visible_to(&viewer.roles)
+        .filter(|l| l.has_geometry())
         .map(|l| {
             let mut entry = json!({
                 "id": l.id,

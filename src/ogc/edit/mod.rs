@@ -189,7 +189,7 @@ async fn prepare_geometry(
         GeometryType::Point | GeometryType::MultiPoint => 1,
         GeometryType::LineString | GeometryType::MultiLineString => 2,
         GeometryType::Polygon | GeometryType::MultiPolygon => 3,
-        GeometryType::Geometry => 0,
+        GeometryType::Geometry | GeometryType::None => 0,
     };
     let row = sqlx::query(include_str!("sql/check_geometry.sql"))
         .bind(&hex)
@@ -294,7 +294,7 @@ struct Current {
 }
 
 async fn lock_current(conn: &mut PgConnection, layer: &Layer, viewer: &Viewer, fid: i64, op: Op) -> AppResult<Current> {
-    let g = format!("t.{}", ident(&layer.geometry.column));
+    let g = layer.geom_sql("t");
     let mut qb = QueryBuilder::new(format!(
         "SELECT to_jsonb(t) - {col}, encode(ST_AsEWKB({g}), 'hex'), ST_XMin({g}), ST_YMin({g}), ST_XMax({g}), \
          ST_YMax({g}), t.version, t.deleted_at IS NOT NULL, coalesce((",
@@ -428,6 +428,13 @@ async fn write(
             None => errors.push(FieldError::new(name.clone(), "is not an attribute of this layer")),
             Some(a) => validate::check_value(a, columns.get(name), value, &mut errors),
         }
+    }
+    if !layer.has_geometry() {
+        // A register: its features have no geometry.
+        if input.geometry.as_ref().is_some_and(|g| !g.is_null()) {
+            errors.push(FieldError::new("geometry", "this register has no geometry: send null"));
+        }
+        input.geometry = None;
     }
     let mut prepared = None;
     if let Some(g) = &input.geometry {
@@ -576,10 +583,12 @@ async fn write(
                 None if input.geometry.is_some() => None,
                 None => current.as_ref().and_then(|c| c.geometry_hex.clone()),
             };
-            candidate.insert(
-                layer.geometry.column.clone(),
-                geometry_hex.map(Value::String).unwrap_or(Value::Null),
-            );
+            if layer.has_geometry() {
+                candidate.insert(
+                    layer.geometry.column.clone(),
+                    geometry_hex.map(Value::String).unwrap_or(Value::Null),
+                );
+            }
             let mut changed: BTreeSet<String> = input.props.keys().filter(|k| !bad.contains(*k)).cloned().collect();
             if input.geometry.is_some() {
                 changed.insert(layer.geometry.column.clone());
@@ -612,7 +621,11 @@ async fn write(
     }
 
     // The write itself, on the version just checked.
-    let g = ident(&layer.geometry.column);
+    let g = if layer.has_geometry() {
+        ident(&layer.geometry.column)
+    } else {
+        "NULL::geometry".to_string()
+    };
     let returning = format!(
         " RETURNING {}::int8, version, ST_XMin({g}), ST_YMin({g}), ST_XMax({g}), ST_YMax({g})",
         ident(&layer.id_column)

@@ -1,0 +1,327 @@
+//! Registers without geometry (leases, tariffs, meter readings, deputies,
+//! the working-day calendar) are collections like the layers: created,
+//! edited with If-Match, kept in history, restricted by role; never tiles.
+
+mod common;
+#[path = "editing_support/mod.rs"]
+mod editing_support;
+
+use axum::http::{Method, StatusCode};
+use common::TestDb;
+use editing_support::{send, user};
+use geoportal::registry::Role;
+use serde_json::{Value, json};
+
+fn feature(props: Value) -> Value {
+    json!({"type": "Feature", "geometry": null, "properties": props})
+}
+
+#[tokio::test]
+async fn a_lease_a_tariff_and_a_day_of_readings_are_edited_like_features() {
+    let db = TestDb::new().await.with_demo(0.05, 5).await;
+    let app = common::app(&db).await;
+    let (_, property) = user(&db.pool, "property1", &[Role::PropertyEditor]).await;
+    let (_, energy) = user(&db.pool, "energy1", &[Role::EnergyEditor]).await;
+    let (_, deputy) = user(&db.pool, "deputy1", &[Role::Deputy]).await;
+    let (_, land) = user(&db.pool, "land1", &[Role::LandEditor]).await;
+    let object: i64 =
+        sqlx::query_scalar("SELECT id FROM communal_property WHERE deleted_at IS NULL ORDER BY id LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    let lease = feature(json!({
+        "property_id": object, "tenant_name": "ТОВ «Тест»", "tenant_edrpou": "12345678",
+        "tenant_category": "business", "contract_number": "Т-1/2026", "start_date": "2026-01-01",
+        "end_date": "2028-12-31", "leased_area_m2": 42.5, "monthly_rent_uah": 8150.00,
+    }));
+    let items = "/ogc/collections/leases/items";
+    let json_ct = [("content-type", "application/geo+json")];
+    // Anonymous 401; a deputy reads leases but may not write 403; for the
+    // land department the unpublished register does not exist (404).
+    assert_eq!(
+        send(&app, Method::POST, items, None, &json_ct, Some(&lease))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&app, Method::POST, items, Some(&deputy), &json_ct, Some(&lease))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        send(&app, Method::POST, items, Some(&land), &json_ct, Some(&lease))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let created = send(&app, Method::POST, items, Some(&property), &json_ct, Some(&lease)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let location = created.headers["location"].to_str().unwrap().to_string();
+    let path = &location[location.find("/ogc/").unwrap()..];
+    let etag = created.etag();
+    // A register's feature has no geometry; sending one is refused.
+    let got = send(&app, Method::GET, path, Some(&property), &[], None).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body["geometry"], Value::Null);
+    assert_eq!(got.body["properties"]["contract_number"], "Т-1/2026");
+    let mut with_point = lease.clone();
+    with_point["geometry"] = json!({"type": "Point", "coordinates": [28.66, 50.25]});
+    let r = send(&app, Method::POST, items, Some(&property), &json_ct, Some(&with_point)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.fields().contains(&"geometry".to_string()));
+    // Validation lists every failing field; nothing is written.
+    let before = common::all_table_checksums(&db.pool).await;
+    let bad = feature(
+        json!({"property_id": object, "tenant_name": "", "tenant_category": "alien",
+        "contract_number": "X", "start_date": "2027-01-01", "end_date": "2026-01-01", "leased_area_m2": -3, "monthly_rent_uah": 1}),
+    );
+    let r = send(&app, Method::POST, items, Some(&property), &json_ct, Some(&bad)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    for f in ["tenant_category", "leased_area_m2"] {
+        assert!(r.fields().contains(&f.to_string()), "{f} in {:?}", r.fields());
+    }
+    assert_eq!(before, common::all_table_checksums(&db.pool).await);
+
+    // If-Match: missing 428, stale 412, current 200.
+    let patch_ct = [("content-type", "application/merge-patch+json")];
+    let change = json!({"properties": {"monthly_rent_uah": 9000.00}});
+    assert_eq!(
+        send(&app, Method::PATCH, path, Some(&property), &patch_ct, Some(&change))
+            .await
+            .status,
+        StatusCode::PRECONDITION_REQUIRED
+    );
+    let ok = send(
+        &app,
+        Method::PATCH,
+        path,
+        Some(&property),
+        &[patch_ct[0], ("if-match", &etag)],
+        Some(&change),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let stale = send(
+        &app,
+        Method::PATCH,
+        path,
+        Some(&property),
+        &[patch_ct[0], ("if-match", &etag)],
+        Some(&json!({"properties": {"monthly_rent_uah": 1.0}})),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    // History: two versions, the rent's old and new value.
+    let versions = send(
+        &app,
+        Method::GET,
+        &format!("{path}/versions"),
+        Some(&property),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(versions.status, StatusCode::OK, "{}", versions.text);
+    let text = versions.text.clone();
+    assert!(
+        text.contains("monthly_rent_uah") && text.contains("8150") && text.contains("9000"),
+        "{text}"
+    );
+
+    // Not public: the register is hidden from anonymous callers; no tiles.
+    assert_eq!(
+        send(&app, Method::GET, items, None, &[], None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(
+            &app,
+            Method::GET,
+            "/tiles/leases/14/9400/5500.mvt",
+            Some(&property),
+            &[],
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = send(
+        &app,
+        Method::GET,
+        &format!("{items}?bbox=28,50,29,51"),
+        Some(&property),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // A tariff (public) and a day of meter readings by the energy department.
+    let tariff = feature(json!({"resource": "heat_gcal", "valid_from": "2026-10-01", "price_uah": 3540.12}));
+    let r = send(
+        &app,
+        Method::POST,
+        "/ogc/collections/tariffs/items",
+        Some(&energy),
+        &json_ct,
+        Some(&tariff),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let public = send(
+        &app,
+        Method::GET,
+        "/ogc/collections/tariffs/items?valid_from=2026-10-01",
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(public.status, StatusCode::OK, "{}", public.text);
+    assert!(
+        public.body["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["properties"]["price_uah"] == json!(3540.12))
+    );
+    let building: i64 =
+        sqlx::query_scalar("SELECT id FROM energy_objects WHERE deleted_at IS NULL ORDER BY id LIMIT 1")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    for (resource, q) in [("heat_gcal", 1.25), ("electricity_kwh", 312.0), ("cold_water_m3", 4.5)] {
+        let reading = feature(
+            json!({"object_id": building, "resource": resource, "reading_date": "2026-11-20", "quantity": q, "meter_number": "M-1"}),
+        );
+        let r = send(
+            &app,
+            Method::POST,
+            "/ogc/collections/energy_readings/items",
+            Some(&energy),
+            &json_ct,
+            Some(&reading),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let day: i64 = sqlx::query_scalar("SELECT count(*) FROM energy_readings WHERE object_id = $1 AND reading_date = '2026-11-20' AND deleted_at IS NULL")
+        .bind(building)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(day, 3);
+    let actors: i64 = sqlx::query_scalar("SELECT count(*) FROM history WHERE table_name = 'energy_readings' AND actor = 'user:energy1' AND operation = 'insert'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(actors, 3);
+    // The meter number is staff-only.
+    let r = send(
+        &app,
+        Method::GET,
+        &format!("/ogc/collections/energy_readings/items?object_id={building}&limit=5"),
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        r.body["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["properties"].get("meter_number").is_none())
+    );
+}
+
+#[tokio::test]
+async fn deputies_and_the_calendar_are_kept_by_their_owners() {
+    let db = TestDb::new().await.with_demo(0.05, 5).await;
+    let app = common::app(&db).await;
+    let (_, admin) = user(&db.pool, "root", &[Role::Admin]).await;
+    let (_, operator) = user(&db.pool, "operator", &[Role::AppealsOperator]).await;
+    let json_ct = [("content-type", "application/geo+json")];
+    let district: i64 = sqlx::query_scalar("SELECT id FROM electoral_districts ORDER BY id LIMIT 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let deputy = feature(
+        json!({"full_name": "Тестовий Депутат", "district_id": district, "convocation": 8,
+        "reception_hours": "Пн 10:00–12:00", "valid_from": "2020-11-01", "commissions": ["бюджет"]}),
+    );
+    assert_eq!(
+        send(
+            &app,
+            Method::POST,
+            "/ogc/collections/deputies/items",
+            Some(&operator),
+            &json_ct,
+            Some(&deputy)
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = send(
+        &app,
+        Method::POST,
+        "/ogc/collections/deputies/items",
+        Some(&admin),
+        &json_ct,
+        Some(&deputy),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // The new deputy is found by "find my deputy" at once.
+    let (lon, lat): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM electoral_districts WHERE id = $1) s",
+    )
+    .bind(district)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let found = send(
+        &app,
+        Method::GET,
+        &format!("/api/districts/lookup?lon={lon}&lat={lat}"),
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert!(found.text.contains("Тестовий Депутат"), "{}", found.text);
+
+    // A holiday in the calendar moves information-request deadlines.
+    let day = feature(json!({"day": "2026-12-25", "is_working": false, "note": "Різдво"}));
+    let r = send(
+        &app,
+        Method::POST,
+        "/ogc/collections/working_calendar/items",
+        Some(&operator),
+        &json_ct,
+        Some(&day),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let working: bool = sqlx::query_scalar("SELECT geoportal_is_working_day('2026-12-25')")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(!working);
+    // The same day twice is a conflict on the unique day.
+    let r = send(
+        &app,
+        Method::POST,
+        "/ogc/collections/working_calendar/items",
+        Some(&operator),
+        &json_ct,
+        Some(&day),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+}
