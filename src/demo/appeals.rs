@@ -144,6 +144,71 @@ pub fn executors(s: &mut Sink, seed: u64) -> GenResult {
     s.end()
 }
 
+/// The routing table the database uses at insert (`executor_responsibility`),
+/// the same rules as [`route`]: each category to the first executor that
+/// lists it, city-wide; housing by administrative district.
+pub fn responsibility(s: &mut Sink) -> GenResult {
+    s.begin(
+        "executor_responsibility",
+        "id, category, admin_district_id, executor_id, created_at, updated_at",
+    )?;
+    let t = kyiv_to_utc(START.and_time(chrono::NaiveTime::MIN)) + TimeDelta::hours(9);
+    let mut id = 0;
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, e) in EXECUTORS.iter().enumerate() {
+        for cat in e.categories {
+            if seen.contains(cat) {
+                continue;
+            }
+            seen.push(cat);
+            let rows: Vec<(Option<i64>, i64)> = if *cat == "housing" {
+                vec![(Some(1), 6), (Some(2), 7)]
+            } else {
+                vec![(None, k as i64 + 1)]
+            };
+            for (district, executor) in rows {
+                id += 1;
+                s.int(id).text(cat).opt_int(district).int(executor).ts(t).ts(t);
+                s.end_row()?;
+            }
+        }
+    }
+    s.end()
+}
+
+/// Public holidays of the demo's years: under martial law (since 2022)
+/// they are working days, which is why the calendar is data.
+pub fn working_calendar(s: &mut Sink) -> GenResult {
+    s.begin("working_calendar", "id, day, is_working, note, created_at, updated_at")?;
+    let t = kyiv_to_utc(START.and_time(chrono::NaiveTime::MIN)) + TimeDelta::hours(9);
+    let holidays: &[(u32, u32, &str)] = &[
+        (1, 1, "Новий рік"),
+        (3, 8, "Міжнародний жіночий день"),
+        (5, 1, "День праці"),
+        (6, 28, "День Конституції"),
+        (8, 24, "День Незалежності"),
+        (10, 1, "День захисників і захисниць"),
+        (12, 25, "Різдво Христове"),
+    ];
+    let mut id = 0;
+    for year in START.year()..=START.year() + 3 {
+        for (m, d, name) in holidays {
+            let Some(day) = chrono::NaiveDate::from_ymd_opt(year, *m, *d) else {
+                continue;
+            };
+            id += 1;
+            s.int(id)
+                .date(day)
+                .bool(true)
+                .text(&format!("{name}: робочий день під час воєнного стану"))
+                .ts(t)
+                .ts(t);
+            s.end_row()?;
+        }
+    }
+    s.end()
+}
+
 /// Executor by category and place: housing is split by administrative
 /// district, emergencies go to the dispatch service.
 fn route(city: &City, cat: &str, p: P, emergency: bool) -> i64 {

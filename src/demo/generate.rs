@@ -27,6 +27,8 @@ pub fn generate(seed: u64, scale: f64, s: &mut Sink) -> GenResult {
     districts::electoral_districts(s, &city, seed)?;
     let deputies = districts::deputies(s, &city, seed)?;
     appeals::executors(s, seed)?;
+    appeals::responsibility(s)?;
+    appeals::working_calendar(s)?;
 
     let land = land::land_plots(s, &city, &orgs, seed)?;
     let facilities = property::facilities(&city);

@@ -44,6 +44,8 @@ pub const TABLES: &[&str] = &[
     "electoral_districts",
     "deputies",
     "executors",
+    "executor_responsibility",
+    "working_calendar",
     "land_plots",
     "communal_property",
     "leases",

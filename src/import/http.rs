@@ -264,7 +264,7 @@ pub async fn import(
 
 /// Drops the cached tiles the import touched, before the answer goes out.
 fn invalidate_tiles(state: &AppState, target: &Target, report: &Report) {
-    if !(report.committed && target.is_layer) {
+    if !(report.committed && target.is_layer && target.geometry.is_some()) {
         return;
     }
     match report.bbox {

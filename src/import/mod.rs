@@ -240,7 +240,7 @@ impl Target {
                     first_of_month: false,
                 })
                 .collect();
-            return Some(Target {
+            let mut target = Target {
                 id: layer.id.clone(),
                 table: layer.table().to_string(),
                 fields,
@@ -250,9 +250,36 @@ impl Target {
                 edit_roles,
                 lookups: Vec::new(),
                 is_layer: true,
-            });
+            };
+            // A register layer keeps what its layer file does not say (month
+            // columns, natural-key lookups, required columns) in registers.rs.
+            if let Some(extra) = registers::target(id) {
+                target.refine(&extra);
+            }
+            return Some(target);
         }
         registers::target(id)
+    }
+
+    /// Takes over `extra`'s knowledge of the same table: per-field flags and
+    /// the lookups whose field this target may fill.
+    fn refine(&mut self, extra: &Target) {
+        for f in &mut self.fields {
+            if let Some(e) = extra.fields.iter().find(|e| e.name == f.name) {
+                f.first_of_month |= e.first_of_month;
+                f.required |= e.required;
+                if f.values.is_none() {
+                    f.values.clone_from(&e.values);
+                }
+            }
+        }
+        let fields: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+        self.lookups = extra
+            .lookups
+            .iter()
+            .filter(|l| fields.contains(&l.field))
+            .cloned()
+            .collect();
     }
 
     pub fn may_import(&self, roles: &[Role]) -> bool {

@@ -1,6 +1,8 @@
-//! Non-spatial registers that files are imported into, until they join the
-//! layer registry. Each is described here once: its table, the columns an
-//! import may fill (type, required, allowed values) and who may import.
+//! Non-spatial registers that files are imported into. Where the register
+//! is a layer (`layers/accruals.toml` …, geometry type None) the layer file
+//! decides who may import which column, and this table only adds what a
+//! layer file cannot say: month columns, natural-key lookups and required
+//! columns. Without a layer file the table is the whole description.
 //!
 //! | register | file | roles |
 //! | --- | --- | --- |
