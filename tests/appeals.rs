@@ -1115,6 +1115,49 @@ async fn personal_data_of_authors_never_appears_in_public_answers() {
         }
     }
     assert!(seen >= 8, "the public answers do show the appeal itself");
+    // Every analysis of the catalogue, in every format, with its defaults.
+    let catalogue = send(&app, Method::GET, "/api/analytics", None, None).await;
+    assert_eq!(catalogue.status, StatusCode::OK);
+    let names: Vec<String> = catalogue.body["analyses"]
+        .as_array()
+        .or_else(|| catalogue.body.as_array())
+        .expect("a list of analyses")
+        .iter()
+        .filter_map(|a| a["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    let district: i64 = sqlx::query_scalar("SELECT electoral_district_id FROM appeals WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let mut answered = std::collections::BTreeSet::new();
+    for name in &names {
+        for f in ["json", "csv", "geojson"] {
+            for extra in ["", &format!("&district_id={district}")] {
+                let r = send(
+                    &app,
+                    Method::GET,
+                    &format!("/api/analytics/{name}?f={f}{extra}"),
+                    None,
+                    None,
+                )
+                .await;
+                if !r.status.is_success() {
+                    continue;
+                }
+                answered.insert(name.clone());
+                let text = String::from_utf8_lossy(&r.raw).to_lowercase();
+                for secret in ["zzcanaryname", "qqsurname", "zzcanary@", "123 45 67", "zzcanarystreet"] {
+                    assert!(!text.contains(secret), "analytics {name} ({f}) leaks {secret}");
+                }
+            }
+        }
+    }
+    assert!(
+        answered.len() * 5 >= names.len() * 4,
+        "most analyses answered: {answered:?} of {names:?}"
+    );
     // The appeal is in the public features (so the check above looked at it).
     let r = send(
         &app,
