@@ -80,11 +80,21 @@ pub struct Config {
     pub smtp_url: Option<String>,
 
     /// Sender address of outgoing mail.
-    #[arg(long, env = "GEOPORTAL_MAIL_FROM", default_value = "geoportal <noreply@localhost>", global = true)]
+    #[arg(
+        long,
+        env = "GEOPORTAL_MAIL_FROM",
+        default_value = "geoportal <noreply@localhost>",
+        global = true
+    )]
     pub mail_from: String,
 
     /// Days after closing when an appeal author's contact details are erased.
-    #[arg(long, env = "GEOPORTAL_CONTACT_RETENTION_DAYS", default_value_t = 1826, global = true)]
+    #[arg(
+        long,
+        env = "GEOPORTAL_CONTACT_RETENTION_DAYS",
+        default_value_t = 1826,
+        global = true
+    )]
     pub contact_retention_days: u32,
 
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).

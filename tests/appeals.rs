@@ -1435,7 +1435,10 @@ async fn executors_are_routed_by_category_and_area() {
     // The demo's own table first routes by the first executor of a category;
     // replace it. City-wide for the parent, area-specific for the child: the
     // most specific wins.
-    sqlx::query("UPDATE executor_responsibility SET deleted_at = now()").execute(&db.pool).await.unwrap();
+    sqlx::query("UPDATE executor_responsibility SET deleted_at = now()")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO executor_responsibility (category, admin_district_id, executor_id) VALUES ('roads', NULL, $1), ('roads.potholes', $2, $3), ('roads.potholes', NULL, $4)")
         .bind(ids[0])
         .bind(area)

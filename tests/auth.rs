@@ -636,7 +636,10 @@ async fn outbox_retries_failed_sends_with_backoff_and_gives_up_at_the_limit() {
         let d = outbox::deliver_due(&db.pool, &flaky, 10).await.unwrap();
         assert_eq!((d.sent, d.retrying), expected);
     }
-    assert_eq!(flaky.delivered.lock().unwrap().as_slice(), std::slice::from_ref(&message));
+    assert_eq!(
+        flaky.delivered.lock().unwrap().as_slice(),
+        std::slice::from_ref(&message)
+    );
     let sent: bool = sqlx::query_scalar("SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1")
         .bind(id)
         .fetch_one(&db.pool)

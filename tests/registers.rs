@@ -297,7 +297,7 @@ async fn deputies_and_the_calendar_are_kept_by_their_owners() {
     assert!(found.text.contains("Тестовий Депутат"), "{}", found.text);
 
     // A holiday in the calendar moves information-request deadlines.
-    let day = feature(json!({"day": "2026-12-25", "is_working": false, "note": "Різдво"}));
+    let day = feature(json!({"day": "2026-12-30", "is_working": false, "note": "Додатковий вихідний"}));
     let r = send(
         &app,
         Method::POST,
@@ -308,7 +308,7 @@ async fn deputies_and_the_calendar_are_kept_by_their_owners() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let working: bool = sqlx::query_scalar("SELECT geoportal_is_working_day('2026-12-25')")
+    let working: bool = sqlx::query_scalar("SELECT geoportal_is_working_day('2026-12-30')")
         .fetch_one(&db.pool)
         .await
         .unwrap();

@@ -37,7 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/energy/readings", post(energy_readings))
 }
 
-fn is_import_path(method: &Method, path: &str) -> bool {
+pub fn is_import_path(method: &Method, path: &str) -> bool {
     method == Method::POST && path.starts_with("/api/layers/") && path.ends_with("/import")
 }
 

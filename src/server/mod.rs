@@ -72,27 +72,32 @@ pub fn router(state: AppState) -> Router {
             )
         }));
 
-    let app = api
+    let untimed = api
         .fallback_service(web)
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(
             config.clone(),
             crate::import::limit_bodies,
         ))
-        .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            config.request_timeout(),
-        ));
+        .layer(CompressionLayer::new());
+    let app = untimed.clone().layer(TimeoutLayer::with_status_code(
+        StatusCode::SERVICE_UNAVAILABLE,
+        config.request_timeout(),
+    ));
     // tower-http's CORS layer answers every OPTIONS as a preflight; an
     // OPTIONS that is not one (no Access-Control-Request-Method) must reach
     // the handlers, which answer `Allow` (OGC API Features Part 4).
     let with_cors = app.clone().layer(cors(&config.cors_origins));
+    // A file import (up to 200 MB, all or nothing) may take minutes: it is
+    // bounded by its size limit and the database, not the request timeout.
+    let import = untimed.layer(cors(&config.cors_origins));
     Router::new()
         .fallback_service(tower::service_fn(move |req: axum::extract::Request| {
-            let preflight_or_other =
-                req.method() != Method::OPTIONS || req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-            let service = if preflight_or_other {
+            let service = if crate::import::http::is_import_path(req.method(), req.uri().path()) {
+                import.clone()
+            } else if req.method() != Method::OPTIONS
+                || req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+            {
                 with_cors.clone()
             } else {
                 app.clone()
