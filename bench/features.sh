@@ -28,7 +28,7 @@ SIDE=${SIDE:-0.03}
 PORT=${PORT:-18081}
 OUT=bench/out
 # The same data directory as bench/tiles.sh: one load serves both.
-DATA=$OUT/data-scale$SCALE
+DATA=${DATA:-$OUT/data-scale$SCALE}
 mkdir -p "$OUT"
 export GEOPORTAL_DATA_DIR=$DATA GEOPORTAL_LOG=${GEOPORTAL_LOG:-warn}
 unset DATABASE_URL

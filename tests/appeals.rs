@@ -717,6 +717,31 @@ async fn nearby_offers_public_open_appeals_and_counts_the_rest() {
             .any(|a| a["id"] == ids[0] && a["distance_m"].as_f64().unwrap() < 1.0)
     );
     assert!(!list.iter().any(|a| a["id"] == ids[1]));
+    // Just outside the category's 100 m radius: not offered.
+    let (lon2, lat2): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Project(ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography, 130, 0)::geometry p) s",
+    )
+    .bind(lon)
+    .bind(lat)
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let far = send(
+        &app,
+        Method::GET,
+        &format!("/api/appeals/nearby?lon={lon2}&lat={lat2}&category=roads.potholes"),
+        None,
+        None,
+    )
+    .await;
+    assert!(
+        !far.body["appeals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == ids[0]),
+        "130 m is outside 100 m"
+    );
     let hidden: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM appeals WHERE deleted_at IS NULL AND NOT is_public AND category = 'roads.potholes' \
          AND status IN ('registered','in_progress','extended') AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint($1,$2),4326)::geography, 100)",
@@ -1014,6 +1039,53 @@ async fn open311_lists_services_files_requests_and_lists_only_public_ones() {
     assert_eq!(r.body[0]["status"], "open");
     assert_eq!(r.body[0]["service_code"], "roads.potholes");
     assert!(r.body[0]["expected_datetime"].is_string());
+    // Every field of GeoReport v2's request, with its type.
+    let req = &r.body[0];
+    for key in [
+        "service_request_id",
+        "status",
+        "service_name",
+        "service_code",
+        "description",
+        "requested_datetime",
+        "updated_datetime",
+        "expected_datetime",
+    ] {
+        assert!(req[key].is_string(), "{key} is a string: {req}");
+    }
+    for key in ["lat", "long"] {
+        assert!(req[key].is_f64(), "{key} is a number: {req}");
+    }
+    for key in [
+        "status_notes",
+        "agency_responsible",
+        "service_notice",
+        "address",
+        "address_id",
+        "zipcode",
+        "media_url",
+    ] {
+        assert!(req.get(key).is_some(), "{key} is present: {req}");
+    }
+    for key in ["requested_datetime", "updated_datetime", "expected_datetime"] {
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(req[key].as_str().unwrap()).is_ok(),
+            "{key} is W3C datetime"
+        );
+    }
+    for s in services {
+        for key in [
+            "service_code",
+            "service_name",
+            "description",
+            "type",
+            "keywords",
+            "group",
+        ] {
+            assert!(s[key].is_string(), "service {key}: {s}");
+        }
+        assert!(s["metadata"].is_boolean());
+    }
     let text = String::from_utf8_lossy(&r.raw);
     assert!(
         !text.contains("Canary") && !text.contains("o311@"),
