@@ -34,7 +34,7 @@ release: deps
 	cargo build --release --locked
 
 run: release
-	./target/release/geoportal serve --demo-if-empty
+	$(or $(CARGO_TARGET_DIR),target)/release/geoportal serve --demo-if-empty
 
 lint: deps
 	cargo fmt --all -- --check

@@ -30,7 +30,7 @@ for a in json.load(sys.stdin)["analyses"]:
 
 printf '%-6s %-42s %8s %8s %8s\n' scale request p50_ms min_ms max_ms
 for scale in ${scales[*]}; do
-  data="${BENCH_DIR:-/tmp}/geoportal-bench-analytics-$scale"
+  data="${DATA:-${BENCH_DIR:-/tmp}/geoportal-bench-analytics-$scale}"
   if [ ! -e "$data/postgres" ]; then
     mkdir -p "$data"
     GEOPORTAL_DATA_DIR="$data" GEOPORTAL_LOG=warn "$bin" demo --scale "$scale" --seed 42 >/dev/null
