@@ -10,6 +10,8 @@ PG_VERSION ?= 15
 # PROJ); for the tests: PROJ's cs2cs (proj-bin), GDAL and OWSLib as clients.
 APT_PACKAGES := postgresql-$(PG_VERSION) postgresql-$(PG_VERSION)-postgis-3 \
                 pkg-config ca-certificates gdal-bin proj-bin python3-owslib
+# Browser tests only (make test): Debian's Chromium, driven by playwright-core.
+TEST_APT_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PG_BIN := /usr/lib/postgresql/$(PG_VERSION)/bin
 
@@ -17,11 +19,17 @@ PG_BIN := /usr/lib/postgresql/$(PG_VERSION)/bin
 export GEOPORTAL_TEST_CLUSTER ?= /tmp/geoportal-test-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-12)
 RUN_AS_PG := $(shell [ "$$(id -u)" = 0 ] && echo "runuser -u postgres --")
 
-.PHONY: run test deps build release lint test-only test-cluster-down clean-data
+.PHONY: run test deps test-deps apt-install web build release lint test-only test-cluster-down clean-data
 
 deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
+
+test-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES) $(TEST_APT_PACKAGES)"
+
+apt-install:
 	@missing=""; \
-	for p in $(APT_PACKAGES); do \
+	for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -30,13 +38,19 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-release: deps
+# The web portal (web/): packages from the npm registry exactly as the
+# lockfile says, bundled by Vite into web/dist, which the server serves.
+web:
+	@cd web && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; }
+	cd web && npm run build --silent
+
+release: deps web
 	cargo build --release --locked
 
 run: release
 	$(or $(CARGO_TARGET_DIR),target)/release/geoportal serve --demo-if-empty
 
-lint: deps
+lint: test-deps web
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
 

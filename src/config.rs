@@ -29,9 +29,19 @@ pub struct Config {
     #[arg(long, env = "GEOPORTAL_LAYERS_DIR", default_value = "layers", global = true)]
     pub layers_dir: PathBuf,
 
-    /// Directory of the static web front end served at `/`.
-    #[arg(long, env = "GEOPORTAL_WEB_DIR", default_value = "web", global = true)]
+    /// Directory of the built web portal served at `/` (`npm run build` in `web/`).
+    #[arg(long, env = "GEOPORTAL_WEB_DIR", default_value = "web/dist", global = true)]
     pub web_dir: PathBuf,
+
+    /// Directory of the MapLibre styles served at `/styles/`.
+    #[arg(long, env = "GEOPORTAL_STYLES_DIR", default_value = "styles", global = true)]
+    pub styles_dir: PathBuf,
+
+    /// An external basemap (a MapLibre style URL or a raster tile URL
+    /// template with `{z}/{x}/{y}`); without it the portal draws its own
+    /// basemap from the city's base layers and needs no internet.
+    #[arg(long, env = "GEOPORTAL_BASEMAP_URL", global = true)]
+    pub basemap_url: Option<String>,
 
     /// Origins allowed by CORS, comma-separated; `*` allows any.
     #[arg(
@@ -100,6 +110,20 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     #[arg(long, env = "GEOPORTAL_TRUST_PROXY", default_value_t = false, global = true)]
     pub trust_proxy: bool,
+
+    /// Seconds a statement of an HTTP request may run before PostgreSQL
+    /// cancels it (503); 0 = no limit. Imports and CLI work are not bound by it.
+    #[arg(long, env = "GEOPORTAL_STATEMENT_TIMEOUT", default_value_t = 25, global = true)]
+    pub statement_timeout_secs: u64,
+
+    /// Connections the server's request pool may open.
+    #[arg(long, env = "GEOPORTAL_DB_POOL_SIZE", default_value_t = 32, global = true)]
+    pub db_pool_size: u32,
+
+    /// Milliseconds a request waits for a database connection before a 503
+    /// with `Retry-After` (pool exhausted or database unreachable).
+    #[arg(long, env = "GEOPORTAL_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, global = true)]
+    pub db_acquire_timeout_ms: u64,
 }
 
 /// A value that can be sent as an HTTP header, checked at start.
@@ -131,7 +155,9 @@ impl Config {
             data_dir: PathBuf::from("data"),
             public_url: None,
             layers_dir: PathBuf::from("layers"),
-            web_dir: PathBuf::from("web"),
+            web_dir: PathBuf::from("web/dist"),
+            styles_dir: PathBuf::from("styles"),
+            basemap_url: None,
             cors_origins: vec!["*".into()],
             request_timeout_secs: 30,
             json_limit: 5 * 1024 * 1024,
@@ -143,6 +169,9 @@ impl Config {
             trust_proxy: false,
             contact_retention_days: 1826,
             tile_cache_control: "no-cache".into(),
+            statement_timeout_secs: 25,
+            db_pool_size: 32,
+            db_acquire_timeout_ms: 3000,
         }
     }
 }

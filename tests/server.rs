@@ -58,7 +58,7 @@ async fn the_front_page_is_served_from_web() {
     let (status, content_type, body) = common::get(&app, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("text/html"), "{content_type}");
-    assert!(String::from_utf8_lossy(&body).contains("/api/layers"));
+    assert!(String::from_utf8_lossy(&body).contains("lang=\"uk\""));
 }
 
 #[tokio::test]

@@ -3,6 +3,8 @@
 
 mod health;
 mod metrics;
+pub mod security;
+pub mod pages;
 
 use std::sync::Arc;
 
@@ -61,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::routes())
         .merge(crate::appeals::routes())
         .merge(crate::import::routes())
+        .merge(pages::routes(&config))
         .with_state(state);
 
     // Static front end at `/`; anything not found is a problem document.
@@ -104,6 +107,10 @@ pub fn router(state: AppState) -> Router {
             };
             tower::ServiceExt::oneshot(service, req)
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            security::SecurityHeaders::new(&config),
+            security::add_headers,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 

@@ -255,7 +255,8 @@ pub fn layers_dir() -> PathBuf {
 /// The application router on `db`, with `registry`.
 pub fn app_with(db: &TestDb, registry: Registry) -> axum::Router {
     let mut config = Config::defaults();
-    config.web_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web");
+    config.web_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/dist");
+    config.styles_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("styles");
     server::router(AppState::new(db.pool.clone(), Arc::new(registry), Arc::new(config)))
 }
 

@@ -1,0 +1,1 @@
+// Page: admin (to be built).

@@ -1,0 +1,1 @@
+// Page: district (to be built).

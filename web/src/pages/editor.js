@@ -1,0 +1,1 @@
+// Page: editor (to be built).

@@ -1,0 +1,1 @@
+// Page: resident map (to be built).

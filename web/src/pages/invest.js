@@ -1,0 +1,1 @@
+// Page: invest (to be built).

@@ -1,0 +1,1 @@
+// Page: office (to be built).
