@@ -124,6 +124,32 @@ pub struct Config {
     /// with `Retry-After` (pool exhausted or database unreachable).
     #[arg(long, env = "GEOPORTAL_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, global = true)]
     pub db_acquire_timeout_ms: u64,
+
+    /// PostgreSQL streaming replicas that take read traffic (tiles,
+    /// features, analytics, search, open data), comma-separated URLs;
+    /// writes always go to the primary (`DATABASE_URL`).
+    #[arg(
+        long,
+        env = "DATABASE_REPLICA_URLS",
+        value_delimiter = ',',
+        value_parser = pg_url,
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_replica_urls: Vec<String>,
+
+    /// A replica further behind the primary than this many milliseconds
+    /// gets no reads until it catches up.
+    #[arg(long, env = "GEOPORTAL_REPLICA_MAX_LAG_MS", default_value_t = 5000, global = true)]
+    pub replica_max_lag_ms: u64,
+}
+
+/// A PostgreSQL URL (a replica), checked at start.
+fn pg_url(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    s.parse::<sqlx::postgres::PgConnectOptions>()
+        .map(|_| s.to_string())
+        .map_err(|e| format!("not a PostgreSQL URL: {e}"))
 }
 
 /// A value that can be sent as an HTTP header, checked at start.
@@ -172,6 +198,8 @@ impl Config {
             statement_timeout_secs: 25,
             db_pool_size: 32,
             db_acquire_timeout_ms: 3000,
+            database_replica_urls: Vec::new(),
+            replica_max_lag_ms: 5000,
         }
     }
 }

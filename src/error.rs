@@ -114,16 +114,23 @@ impl AppError {
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Database(e) => database_status(e),
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal(e) => match sqlx_source(e) {
+                Some(db) if is_transient(db) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
         }
     }
 }
 
-/// Constraint violations are the client's fault; the rest is ours.
+/// Constraint violations are the client's fault; an unreachable, restarting
+/// or overloaded database is a passing 503 (with `Retry-After`); the rest is
+/// ours.
 fn database_status(e: &sqlx::Error) -> StatusCode {
+    if is_transient(e) {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     match e {
         sqlx::Error::RowNotFound => StatusCode::NOT_FOUND,
-        sqlx::Error::PoolTimedOut => StatusCode::SERVICE_UNAVAILABLE,
         sqlx::Error::Database(db) => match db.code().as_deref() {
             // unique_violation, exclusion_violation
             Some("23505") | Some("23P01") => StatusCode::CONFLICT,
@@ -136,6 +143,52 @@ fn database_status(e: &sqlx::Error) -> StatusCode {
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         },
         _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A database failure that says nothing about the request and may pass by
+/// itself: no connection to be had (refused, closed, pool exhausted), the
+/// server shutting down or still recovering, too many connections, a
+/// statement cut by `statement_timeout`, a serialization failure.
+pub fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P01–57P05: admin/crash shutdown,
+            // cannot connect now (recovery), idle-session timeout; 53300:
+            // too many connections; 57014: query canceled (statement
+            // timeout); 40001/40P01: serialization failure, deadlock;
+            // 55P03: lock not available.
+            code.starts_with("08")
+                || code.starts_with("57P")
+                || ["53300", "57014", "40001", "40P01", "55P03"].contains(&code.as_ref())
+        }),
+        _ => false,
+    }
+}
+
+/// The sqlx error behind an `anyhow` error, if that is what it is.
+fn sqlx_source(e: &anyhow::Error) -> Option<&sqlx::Error> {
+    e.chain().find_map(|c| c.downcast_ref::<sqlx::Error>())
+}
+
+/// Seconds a client should wait before retrying after a passing database failure.
+const RETRY_AFTER_SECS: u32 = 2;
+
+impl AppError {
+    /// A statement cut by `statement_timeout` (SQLSTATE 57014).
+    fn is_timeout(&self) -> bool {
+        let db = match self {
+            AppError::Database(e) => Some(e),
+            AppError::Internal(e) => sqlx_source(e),
+            _ => None,
+        };
+        matches!(db, Some(sqlx::Error::Database(d)) if d.code().as_deref() == Some("57014"))
     }
 }
 
@@ -165,6 +218,15 @@ impl IntoResponse for AppError {
                 "the data breaks a rule: {}",
                 db.constraint().unwrap_or_else(|| db.message())
             )),
+            // Passing: logged without the statement, answered without detail.
+            AppError::Database(_) | AppError::Internal(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                tracing::warn!(error = %self, "database unavailable");
+                Some(if self.is_timeout() {
+                    "the database took too long to answer; try again later".to_string()
+                } else {
+                    "the database is not available right now; try again shortly".to_string()
+                })
+            }
             AppError::Database(_) | AppError::Internal(_) => {
                 tracing::error!(error = %self, "request failed");
                 None
@@ -178,6 +240,11 @@ impl IntoResponse for AppError {
                     header::RETRY_AFTER,
                     HeaderValue::from(retry_after_secs.max(&1).to_owned()),
                 );
+            }
+            AppError::Database(_) | AppError::Internal(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
             }
             AppError::Unauthorized(_) => {
                 response.headers_mut().insert(
@@ -193,6 +260,10 @@ impl IntoResponse for AppError {
 
 impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
+        // A body over the limit without a Content-Length is found while reading.
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge(r.body_text());
+        }
         AppError::BadRequest(r.body_text())
     }
 }

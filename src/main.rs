@@ -179,7 +179,8 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
                 };
                 demo::load(&db.pool, &options, true).await?;
             }
-            let state = server::AppState::new(db.pool.clone(), Arc::new(registry), Arc::new(config.clone()));
+            let pool = geoportal::db::request_pool(&db.pool, config);
+            let state = server::AppState::new(pool, Arc::new(registry), Arc::new(config.clone()));
             server::serve(state).await
         }
         Command::Migrate => {

@@ -5,12 +5,13 @@
 //! Areas are checked against the `geo` crate's geodesic area.
 
 mod common;
+mod editing_support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use geo::{GeodesicArea, Intersects, Point, Rect};
 use geozero::mvt::{Message, Tile};
 use serde_json::Value;
@@ -944,4 +945,172 @@ async fn summaries_follow_changes_to_plots_and_districts() {
     let doc = run(&app, "/api/analytics/appeals_by_district?kind=admin").await;
     assert_eq!(rows(&doc).len(), 1);
     assert_eq!(rows(&doc)[0]["appeals"], 4);
+}
+
+/// A GET with extra headers: (status, headers, JSON body).
+async fn get_with(app: &axum::Router, uri: &str, headers: &[(&str, &str)]) -> editing_support::Reply {
+    editing_support::send(app, Method::GET, uri, None, headers, None).await
+}
+
+#[tokio::test]
+async fn cached_answers_state_their_age_and_follow_edits_made_any_way() {
+    let (db, app) = setup().await;
+    let uri = "/api/analytics/district_indicators";
+    let vacant_d1 = |doc: &Value| num(&by_id(doc)[&1]["property_vacant_pct"]);
+    let first = get_with(&app, uri, &[]).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["cached"], false);
+    assert_eq!(vacant_d1(&first.body), 50.0);
+    assert!(first.body["computed_at"].is_string() && first.body["age_s"].is_number());
+    // The same question again: the same answer, from the cache, with its age.
+    let second = get_with(&app, uri, &[]).await;
+    assert_eq!(second.body["cached"], true, "{}", second.text);
+    assert_eq!(second.body["computed_at"], first.body["computed_at"]);
+    assert_eq!(second.body["rows"], first.body["rows"]);
+    assert!(second.headers.contains_key("age"), "{:?}", second.headers);
+    // `Cache-Control: no-cache` computes afresh.
+    let fresh = get_with(&app, uri, &[("cache-control", "no-cache")]).await;
+    assert_eq!(fresh.body["cached"], false);
+    assert_ne!(fresh.body["computed_at"], first.body["computed_at"]);
+
+    // An edit made in SQL, outside the server: the next answer has it.
+    sqlx::query("UPDATE communal_property SET use_status = 'leased' WHERE id = 2")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let after_sql = get_with(&app, uri, &[]).await;
+    assert_eq!(after_sql.body["cached"], false);
+    assert_eq!(vacant_d1(&after_sql.body), 0.0);
+    // The choropleth tile too (cached before the edit).
+    let (z, x, y) = tile_of(30.0, 50.0, 10);
+    let tile_uri = format!("/api/analytics/district_indicators/tiles/{z}/{x}/{y}.mvt");
+    let tile_vacant =
+        |body: &[u8]| mvt_props(&tile_uri, body, "district_indicators")[&1]["property_vacant_pct"].as_f64();
+    let t1 = get_with(&app, &tile_uri, &[]).await;
+    let t2 = get_with(&app, &tile_uri, &[]).await;
+    assert_eq!(
+        t2.headers["x-computed-at"], t1.headers["x-computed-at"],
+        "the tile is cached"
+    );
+    let (_, _, bytes) = common::get(&app, &tile_uri).await;
+    assert_eq!(tile_vacant(&bytes), Some(0.0));
+    sqlx::query("UPDATE communal_property SET use_status = 'vacant' WHERE id = 2")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let (_, _, bytes) = common::get(&app, &tile_uri).await;
+    assert_eq!(tile_vacant(&bytes), Some(50.0), "the tile follows the edit");
+
+    // An edit through the API: P3 (vacant, D2) moves into D1, so D1 holds
+    // P1 leased, P2 and P3 vacant; its district comes from the triggers.
+    let (_, token) = editing_support::user(&db.pool, "prop_cache", &[geoportal::registry::Role::PropertyEditor]).await;
+    let item = "/ogc/collections/communal_property/items/3";
+    let etag = editing_support::send(&app, Method::GET, item, Some(&token), &[], None)
+        .await
+        .etag();
+    let r = editing_support::send(
+        &app,
+        Method::PATCH,
+        item,
+        Some(&token),
+        &[
+            ("content-type", "application/merge-patch+json"),
+            ("if-match", etag.as_str()),
+        ],
+        Some(&serde_json::json!({"geometry": {"type": "Point", "coordinates": [30.004, 50.002]}})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let after_api = get_with(&app, uri, &[]).await;
+    assert_eq!(after_api.body["cached"], false);
+    let r1 = &by_id(&after_api.body)[&1];
+    assert!(close(num(&r1["property_vacant_pct"]), 200.0 / 3.0, 1e-3), "{r1}");
+    assert!(
+        by_id(&after_api.body)[&2]["property_vacant_pct"].is_null(),
+        "D2 has no property left"
+    );
+}
+
+#[tokio::test]
+async fn stored_places_follow_features_districts_and_zones() {
+    let (db, app) = setup().await;
+    // Two price zones: Z1 over D1 (x 30.00–30.01), Z2 over the rest.
+    sqlx::query(&format!(
+        "INSERT INTO price_zones (id, zone_number, base_value_uah_m2, geom) VALUES (1, 1, 100, {}), (2, 2, 50, {})",
+        square(30.0, 50.0, 30.01, 50.01),
+        square(30.01, 50.0, 30.06, 50.01)
+    ))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let zones = |doc: &Value| -> BTreeMap<i64, i64> {
+        rows(doc)
+            .iter()
+            .map(|r| (r["zone_number"].as_i64().unwrap(), r["plots"].as_i64().unwrap()))
+            .collect()
+    };
+    // LP1 (30.005–30.015) has its point on surface in one zone; LP2 in Z2.
+    let (lp1_x,): (f64,) = sqlx::query_as("SELECT ST_X(ST_PointOnSurface(geom)) FROM land_plots WHERE id = 1")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let z1_expect = i64::from(lp1_x < 30.01);
+    let doc = run(&app, "/api/analytics/land_by_price_zone").await;
+    assert_eq!(zones(&doc), BTreeMap::from([(1, z1_expect), (2, 2 - z1_expect)]));
+    // Z1 grows over everything: where both hold a point, the lower number wins.
+    sqlx::query(&format!(
+        "UPDATE price_zones SET geom = {} WHERE id = 1",
+        square(30.0, 50.0, 30.06, 50.01)
+    ))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let doc = run(&app, "/api/analytics/land_by_price_zone").await;
+    assert_eq!(zones(&doc), BTreeMap::from([(1, 2), (2, 0)]));
+    // LP2's area follows its geometry (1 ha → a quarter).
+    let ha = |doc: &Value| num(&rows(doc)[0]["area_ha"]);
+    let before = ha(&doc);
+    sqlx::query(&format!(
+        "UPDATE land_plots SET geom = {} WHERE id = 2",
+        square(30.014, 50.0, 30.015, 50.0005)
+    ))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let after = ha(&run(&app, "/api/analytics/land_by_price_zone").await);
+    let lp2_before = rect_area(30.014, 50.0, 30.016, 50.001) / 1e4;
+    let lp2_after = rect_area(30.014, 50.0, 30.015, 50.0005) / 1e4;
+    assert!(
+        close(before - after, lp2_before - lp2_after, 0.01),
+        "{before} → {after}"
+    );
+    // A new appeal in A2, inserted in SQL, counts at once in the admin view;
+    // deleting the row removes it.
+    let count_a2 = |doc: &Value| by_id(doc)[&2]["appeals"].as_i64().unwrap();
+    let a2 = count_a2(&run(&app, "/api/analytics/appeals_by_district?kind=admin").await);
+    sqlx::query(&format!(
+        "INSERT INTO appeals (id, public_number, kind, category, description, status, author_name, phone, geom) VALUES \
+         (77, 'ZH-2025-000077', 'complaint', 'roads', 'x', 'submitted', 'N', '+380500000777', {})",
+        point((30.03, 50.005))
+    ))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        count_a2(&run(&app, "/api/analytics/appeals_by_district?kind=admin").await),
+        a2 + 1
+    );
+    sqlx::query("DELETE FROM appeals WHERE id = 77")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        count_a2(&run(&app, "/api/analytics/appeals_by_district?kind=admin").await),
+        a2
+    );
+    let (places,): (i64,) = sqlx::query_as("SELECT count(*) FROM analytics_places WHERE tbl = 'appeals' AND id = 77")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(places, 0);
 }

@@ -1,4 +1,6 @@
-SELECT d.id AS district_id,
-       (SELECT count(*) FROM ad_structures s WHERE s.deleted_at IS NULL AND ST_Intersects(d.geom, s.geom)
-          AND analytics_ad_standing(s.status)) / nullif(d.area_km2, 0) AS value
-FROM d
+SELECT d.id AS district_id, coalesce(c.n, 0) / nullif(d.area_km2, 0) AS value
+FROM d LEFT JOIN (
+    SELECT pl.district_id, count(*) AS n
+    FROM ad_structures s JOIN pl ON pl.tbl = 'ad_structures' AND pl.id = s.id
+    WHERE s.deleted_at IS NULL AND analytics_ad_standing(s.status) GROUP BY 1
+) c ON c.district_id = d.id

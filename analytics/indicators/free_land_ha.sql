@@ -1,4 +1,5 @@
-SELECT d.id AS district_id,
-       (SELECT coalesce(sum(p.area_ha), 0) FROM d_plots p
-         WHERE p.district_id = d.id AND p.use_status IN ('free', 'offered_for_building')) AS value
-FROM d
+SELECT d.id AS district_id, coalesce(c.ha, 0) AS value
+FROM d LEFT JOIN (
+    SELECT p.district_id, sum(p.area_ha) AS ha FROM d_plots p
+    WHERE p.use_status IN ('free', 'offered_for_building') GROUP BY 1
+) c ON c.district_id = d.id

@@ -1,12 +1,17 @@
 -- arrears of every lease of communal property in the district, all time
-WITH l AS (
-    SELECT le.id, le.property_id,
-           coalesce((SELECT sum(amount_uah) FROM accruals a WHERE a.lease_id = le.id AND a.deleted_at IS NULL), 0)
-         - coalesce((SELECT sum(amount_uah) FROM payments p WHERE p.lease_id = le.id AND p.deleted_at IS NULL), 0) AS owed
-    FROM leases le WHERE le.deleted_at IS NULL
+WITH acc AS (
+    SELECT lease_id, sum(amount_uah) AS s FROM accruals WHERE deleted_at IS NULL GROUP BY 1
+), pay AS (
+    SELECT lease_id, sum(amount_uah) AS s FROM payments WHERE deleted_at IS NULL GROUP BY 1
+), owed AS (
+    SELECT pl.district_id, greatest(coalesce(acc.s, 0) - coalesce(pay.s, 0), 0) AS owed
+    FROM leases le
+    JOIN communal_property p ON p.id = le.property_id AND p.deleted_at IS NULL
+    JOIN pl ON pl.tbl = 'communal_property' AND pl.id = p.id
+    LEFT JOIN acc ON acc.lease_id = le.id
+    LEFT JOIN pay ON pay.lease_id = le.id
+    WHERE le.deleted_at IS NULL
 )
-SELECT d.id AS district_id, coalesce(sum(greatest(l.owed, 0)), 0) AS value
-FROM d
-LEFT JOIN communal_property p ON p.deleted_at IS NULL AND ST_Intersects(d.geom, ST_PointOnSurface(p.geom))
-LEFT JOIN l ON l.property_id = p.id
+SELECT d.id AS district_id, coalesce(sum(owed.owed), 0) AS value
+FROM d LEFT JOIN owed ON owed.district_id = d.id
 GROUP BY d.id

@@ -7,13 +7,16 @@
 //! * `indicators` — the district indicators, composed into one analysis;
 //! * `run` — running an analysis (read-only transaction, bound parameters)
 //!   and writing its result in each format;
-//! * `tiles` — choropleth tiles (`ST_AsMVT`) and their TileJSON.
+//! * `tiles` — choropleth tiles (`ST_AsMVT`) and their TileJSON;
+//! * `cache` — results and tiles kept until the data change (a data
+//!   version kept by triggers, migration 0080) or five minutes pass.
 //!
 //! Appeals are only ever aggregated here: no analysis outputs an appeal's
 //! text, author or exact location. Analyses whose rows are features of a
 //! layer declare it, and the viewer's readable attributes of that layer
 //! bound what they output.
 
+pub mod cache;
 pub mod catalogue;
 pub mod indicators;
 pub mod params;

@@ -11,7 +11,10 @@ use sqlx::postgres::PgArguments;
 use sqlx::query::Query as SqlQuery;
 use sqlx::{Postgres, Row};
 
+use std::sync::Arc;
+
 use super::AnalyticsError;
+use super::cache::{self, Cached, Entry};
 use super::catalogue::{self, Analysis, Catalogue, Source};
 use super::params::{self, Value};
 use crate::access::Viewer;
@@ -79,9 +82,13 @@ pub fn bind_all<'q>(
 
 /// A read-only transaction with a time limit: catalogue SQL can neither
 /// change data nor hold a connection for long.
+/// Repeatable read: the data version read first (`cache::snapshot`)
+/// describes exactly the rows the analysis then reads.
 pub async fn begin(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION READ ONLY").execute(&mut *tx).await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(&format!("SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
         .execute(&mut *tx)
         .await?;
@@ -92,11 +99,46 @@ pub async fn begin(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, Pos
 }
 
 /// One result row: its properties (in column order, `geom` removed) and,
-/// for analyses with geometry, the geometry as GeoJSON and WKT.
+/// for analyses with geometry, the geometry as GeoJSON and WKT and its
+/// bounding box (lon/lat: x0, y0, x1, y1).
+#[derive(Clone)]
 pub struct Row_ {
     pub props: Map<String, Json>,
     pub geojson: Option<String>,
     pub wkt: Option<String>,
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// Where an answer came from: computed now, or the cache (with its age).
+#[derive(Clone, Copy)]
+pub struct Provenance {
+    pub computed_at: chrono::DateTime<chrono::Utc>,
+    pub cached: bool,
+    pub age_secs: u64,
+    pub data_version: i64,
+}
+
+impl Provenance {
+    /// `computed_at`, `cached`, `age_s` and `data_version` for a JSON answer.
+    pub fn insert_into(&self, obj: &mut Map<String, Json>) {
+        obj.insert(
+            "computed_at".into(),
+            json!(self.computed_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        );
+        obj.insert("cached".into(), json!(self.cached));
+        obj.insert("age_s".into(), json!(self.age_secs));
+        obj.insert("data_version".into(), json!(self.data_version));
+    }
+
+    /// `Age` (RFC 9111) and `X-Computed-At` headers.
+    pub fn headers(&self, r: &mut Response) {
+        if let Ok(v) = HeaderValue::from_str(&self.age_secs.to_string()) {
+            r.headers_mut().insert(header::AGE, v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&self.computed_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)) {
+            r.headers_mut().insert("x-computed-at", v);
+        }
+    }
 }
 
 /// The attributes a row-level analysis may output for this viewer.
@@ -121,21 +163,91 @@ fn allowed_columns(
     Ok(Some(allowed))
 }
 
-pub async fn execute(state: &AppState, req: &Request, viewer: &Viewer) -> Result<Vec<Row_>, AnalyticsError> {
+/// The analysis's rows for this viewer: from the cache when they were
+/// computed for the current data version (unless `fresh`), else computed
+/// now and cached.
+pub async fn execute(
+    state: &AppState,
+    req: &Request,
+    viewer: &Viewer,
+    fresh: bool,
+) -> Result<(Vec<Row_>, Provenance), AnalyticsError> {
     let allowed = allowed_columns(state, &req.analysis, viewer)?;
     let inner = inner_sql(req);
+    let mut tx = begin(&state.reader(viewer).await).await?;
+    let snap = cache::snapshot(&mut tx).await?;
+    let key = cache::key(&snap.db, "rows", &inner, &req.values, "");
+    let hit = match (cache::get(&key), snap.version) {
+        (Some(Cached::Rows(e)), Some(v)) if !fresh && e.version == v => Some(e),
+        _ => None,
+    };
+    let entry = match hit {
+        Some(e) => {
+            tx.commit().await?;
+            e
+        }
+        None => {
+            let rows = compute(req, &inner, &mut tx).await?;
+            tx.commit().await?;
+            let e = Arc::new(Entry {
+                version: snap.version.unwrap_or(-1),
+                computed_at: chrono::Utc::now(),
+                stored: std::time::Instant::now(),
+                value: rows,
+            });
+            if snap.version.is_some() {
+                cache::insert(key, Cached::Rows(e.clone()));
+            }
+            let prov = Provenance {
+                computed_at: e.computed_at,
+                cached: false,
+                age_secs: 0,
+                data_version: e.version,
+            };
+            return Ok((cut(&e.value, allowed.as_deref()), prov));
+        }
+    };
+    let prov = Provenance {
+        computed_at: entry.computed_at,
+        cached: true,
+        age_secs: entry.age_secs(),
+        data_version: entry.version,
+    };
+    Ok((cut(&entry.value, allowed.as_deref()), prov))
+}
+
+/// The rows cut to the attributes the viewer may read.
+fn cut(rows: &[Row_], allowed: Option<&[String]>) -> Vec<Row_> {
+    rows.iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some(allowed) = allowed {
+                r.props.retain(|k, _| allowed.iter().any(|a| a == k));
+            }
+            r
+        })
+        .collect()
+}
+
+async fn compute(
+    req: &Request,
+    inner: &str,
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+) -> Result<Vec<Row_>, AnalyticsError> {
     let sql = if req.analysis.geometry {
         format!(
-            "SELECT row_to_json(q)::text AS props, ST_AsGeoJSON(q.geom, 7) AS gj, ST_AsText(q.geom) AS wkt \
+            "SELECT row_to_json(q)::text AS props, ST_AsGeoJSON(q.geom, 7) AS gj, ST_AsText(q.geom) AS wkt, \
+             ST_XMin(q.geom) AS x0, ST_YMin(q.geom) AS y0, ST_XMax(q.geom) AS x1, ST_YMax(q.geom) AS y1 \
              FROM (\n{inner}\n) q"
         )
     } else {
-        format!("SELECT row_to_json(q)::text AS props, NULL::text AS gj, NULL::text AS wkt FROM (\n{inner}\n) q")
+        format!(
+            "SELECT row_to_json(q)::text AS props, NULL::text AS gj, NULL::text AS wkt, \
+             NULL::float8 AS x0, NULL::float8 AS y0, NULL::float8 AS x1, NULL::float8 AS y1 FROM (\n{inner}\n) q"
+        )
     };
-    let mut tx = begin(&state.pool).await?;
     let started = std::time::Instant::now();
-    let rows = bind_all(sqlx::query(&sql), &req.values).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
+    let rows = bind_all(sqlx::query(&sql), &req.values).fetch_all(&mut **tx).await?;
     tracing::debug!(analysis = %req.analysis.name, rows = rows.len(), ms = started.elapsed().as_millis() as u64, "analysis ran");
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
@@ -143,13 +255,21 @@ pub async fn execute(state: &AppState, req: &Request, viewer: &Viewer) -> Result
         let mut props: Map<String, Json> =
             serde_json::from_str(&text).map_err(|e| AnalyticsError::Db(sqlx::Error::Decode(Box::new(e))))?;
         props.shift_remove("geom");
-        if let Some(allowed) = &allowed {
-            props.retain(|k, _| allowed.iter().any(|a| a == k));
-        }
+        let b: [Option<f64>; 4] = [
+            row.try_get("x0")?,
+            row.try_get("y0")?,
+            row.try_get("x1")?,
+            row.try_get("y1")?,
+        ];
+        let bbox = match b {
+            [Some(x0), Some(y0), Some(x1), Some(y1)] => Some([x0, y0, x1, y1]),
+            _ => None,
+        };
         out.push(Row_ {
             props,
             geojson: row.try_get("gj")?,
             wkt: row.try_get("wkt")?,
+            bbox,
         });
     }
     Ok(out)
@@ -238,7 +358,7 @@ fn csv_text(v: &Json) -> String {
         ("f" = Option<String>, Query, description = "`json` (default), `csv`, or `geojson` for analyses with geometry"),
     ),
     responses(
-        (status = 200, description = "The result: JSON (`rows`, `columns`, `params`, `computed_at`), CSV or GeoJSON", content(("application/json"), ("text/csv"), ("application/geo+json"))),
+        (status = 200, description = "The result: JSON (`rows`, `columns`, `params`; `computed_at`, `cached`, `age_s`, `data_version`: results are cached until the data change, at most 5 minutes), CSV or GeoJSON; the `Age` header states the age. `Cache-Control: no-cache` computes afresh", content(("application/json"), ("text/csv"), ("application/geo+json"))),
         (status = 400, description = "Invalid parameters, each listed in `errors`", content_type = "application/problem+json"),
         (status = 404, description = "No such analysis", content_type = "application/problem+json"),
     ))]
@@ -246,24 +366,39 @@ pub async fn run(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
     query: Pairs,
 ) -> Result<Response, AnalyticsError> {
     let pairs = query.map_err(|e| AnalyticsError::BadRequest(e.body_text()))?.0;
     let req = prepare(&state, &name, &pairs, &[])?;
     let format = format(&pairs, &req.analysis)?;
-    let rows = execute(&state, &req, &viewer).await?;
-    let computed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (rows, prov) = execute(&state, &req, &viewer, cache::bypass(&headers)).await?;
+    let mut resp = answer(&state, &req, &viewer, format, rows, prov).await?;
+    prov.headers(&mut resp);
+    Ok(resp)
+}
+
+async fn answer(
+    state: &AppState,
+    req: &Request,
+    viewer: &Viewer,
+    format: Format,
+    rows: Vec<Row_>,
+    prov: Provenance,
+) -> Result<Response, AnalyticsError> {
     match format {
         Format::Json => {
-            let columns = columns(&state, &req, &rows, &viewer).await?;
+            let columns = columns(state, req, &rows, viewer).await?;
             let mut doc = json!({
                 "name": req.analysis.name,
                 "title": req.analysis.title,
-                "params": params_json(&req),
-                "computed_at": computed_at,
+                "params": params_json(req),
                 "columns": columns,
                 "count": rows.len(),
             });
+            if let Some(obj) = doc.as_object_mut() {
+                prov.insert_into(obj);
+            }
             if matches!(req.analysis.source, Source::Indicators)
                 && let Some(obj) = doc.as_object_mut()
             {
@@ -291,17 +426,19 @@ pub async fn run(
                 }
                 features.push(f);
             }
-            let doc = json!({
+            let mut doc = json!({
                 "type": "FeatureCollection",
                 "name": req.analysis.name,
-                "params": params_json(&req),
-                "computed_at": computed_at,
+                "params": params_json(req),
                 "features": features,
             });
+            if let Some(obj) = doc.as_object_mut() {
+                prov.insert_into(obj);
+            }
             Ok(with_type(doc.to_string().into_bytes(), "application/geo+json"))
         }
         Format::Csv => {
-            let columns = columns(&state, &req, &rows, &viewer).await?;
+            let columns = columns(state, req, &rows, viewer).await?;
             let mut w = csv::Writer::from_writer(Vec::new());
             let bad = |e: csv::Error| AnalyticsError::BadRequest(format!("cannot write CSV: {e}"));
             let mut header: Vec<&str> = columns.iter().map(String::as_str).collect();

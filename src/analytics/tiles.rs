@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value as Json, json};
 use sqlx::Row;
 
+use std::sync::Arc;
+
 use super::AnalyticsError;
+use super::cache::{self, Cached, Entry};
 use super::run::{self, Pairs};
 use crate::access::Viewer;
 use crate::server::AppState;
@@ -44,8 +47,9 @@ fn parse_zxy(z: &str, x: &str, y: &str) -> Result<(i32, i32, i32), AnalyticsErro
     ))]
 pub async fn tile(
     State(state): State<AppState>,
-    viewer: Viewer,
+    _viewer: Viewer,
     Path((name, z, x, y)): Path<(String, String, String, String)>,
+    headers: axum::http::HeaderMap,
     query: Pairs,
 ) -> Result<Response, AnalyticsError> {
     let pairs = query.map_err(|e| AnalyticsError::BadRequest(e.body_text()))?.0;
@@ -70,24 +74,57 @@ pub async fn tile(
         y = n + 3,
         name = n + 4,
     );
-    let mut tx = run::begin(&state.pool).await?;
-    let bytes: Option<Vec<u8>> = run::bind_all(sqlx::query(&sql), &req.values)
-        .bind(z)
-        .bind(x)
-        .bind(y)
-        .bind(&req.analysis.name)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("mvt")?;
-    tx.commit().await?;
-    let _ = viewer;
-    let mut r = bytes.unwrap_or_default().into_response();
+    // Cached like the rows (see `cache`): the tile SQL does not see the
+    // viewer (district-level analyses have no per-role attributes), so one
+    // entry serves everyone.
+    let mut tx = run::begin(&state.replicas.read_pool(None, None).await).await?;
+    let snap = cache::snapshot(&mut tx).await?;
+    let key = cache::key(&snap.db, "tile", &inner, &req.values, &format!("{z}/{x}/{y}"));
+    let hit = match (cache::get(&key), snap.version) {
+        (Some(Cached::Tile(e)), Some(v)) if !cache::bypass(&headers) && e.version == v => Some(e),
+        _ => None,
+    };
+    let (entry, cached) = match hit {
+        Some(e) => {
+            tx.commit().await?;
+            (e, true)
+        }
+        None => {
+            let bytes: Option<Vec<u8>> = run::bind_all(sqlx::query(&sql), &req.values)
+                .bind(z)
+                .bind(x)
+                .bind(y)
+                .bind(&req.analysis.name)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("mvt")?;
+            tx.commit().await?;
+            let e = Arc::new(Entry {
+                version: snap.version.unwrap_or(-1),
+                computed_at: chrono::Utc::now(),
+                stored: std::time::Instant::now(),
+                value: bytes.unwrap_or_default(),
+            });
+            if snap.version.is_some() {
+                cache::insert(key, Cached::Tile(e.clone()));
+            }
+            (e, false)
+        }
+    };
+    let prov = run::Provenance {
+        computed_at: entry.computed_at,
+        cached,
+        age_secs: if cached { entry.age_secs() } else { 0 },
+        data_version: entry.version,
+    };
+    let mut r = entry.value.clone().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(crate::tiles::MVT_CONTENT_TYPE),
     );
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    prov.headers(&mut r);
     Ok(r)
 }
 
@@ -104,6 +141,7 @@ pub async fn tilejson(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
     query: Pairs,
 ) -> Result<Response, AnalyticsError> {
     let pairs = query.map_err(|e| AnalyticsError::BadRequest(e.body_text()))?.0;
@@ -111,7 +149,7 @@ pub async fn tilejson(
     if !req.analysis.tiles {
         return Err(AnalyticsError::Unknown(format!("{name}/tiles.json")));
     }
-    let rows = run::execute(&state, &req, &viewer).await?;
+    let (rows, prov) = run::execute(&state, &req, &viewer, cache::bypass(&headers)).await?;
     let columns = run::columns(&state, &req, &rows, &viewer).await?;
     let mut fields = Map::new();
     for c in &columns {
@@ -122,25 +160,12 @@ pub async fn tilejson(
         };
         fields.insert(c.clone(), json!(kind));
     }
-    let inner = run::inner_sql(&req);
-    let sql = format!(
-        "SELECT ST_XMin(e) AS x0, ST_YMin(e) AS y0, ST_XMax(e) AS x1, ST_YMax(e) AS y1 \
-         FROM (SELECT ST_Extent(q.geom) AS e FROM (\n{inner}\n) q) s"
-    );
-    let mut tx = run::begin(&state.pool).await?;
-    let row = run::bind_all(sqlx::query(&sql), &req.values)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    let bounds: Vec<Option<f64>> = ["x0", "y0", "x1", "y1"]
+    // The extent of the rows' geometries.
+    let bounds = rows
         .iter()
-        .map(|c| row.try_get::<Option<f64>, _>(*c).ok().flatten())
-        .collect();
-    let bounds: Vec<f64> = if bounds.iter().all(Option::is_some) {
-        bounds.into_iter().flatten().collect()
-    } else {
-        vec![-180.0, -85.051_129, 180.0, 85.051_129]
-    };
+        .filter_map(|r| r.bbox)
+        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+        .map_or_else(|| vec![-180.0, -85.051_129, 180.0, 85.051_129], |b| b.to_vec());
     let query: Vec<(String, String)> = pairs.into_iter().filter(|(n, _)| n != "f").collect();
     let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
     let base = state.config.public_url();
@@ -163,5 +188,6 @@ pub async fn tilejson(
     let mut r = doc.to_string().into_response();
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    prov.headers(&mut r);
     Ok(r)
 }

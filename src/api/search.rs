@@ -132,7 +132,7 @@ pub async fn search(
         .filter(|l| l.has_geometry())
         .map(|l| l.as_ref())
         .collect();
-    let hits = run(&state.pool, &layers, &viewer, &query).await?;
+    let hits = run(&state.reader(&viewer).await, &layers, &viewer, &query).await?;
     Ok(Json(SearchResult { query: query.q, hits }))
 }
 

@@ -2,6 +2,7 @@
 //! `DATABASE_URL` is given, and migrations.
 
 pub mod embedded;
+pub mod replica;
 
 use std::time::Duration;
 
@@ -107,6 +108,24 @@ pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(32)
         .acquire_timeout(Duration::from_secs(10))
+}
+
+/// The pool HTTP requests use: the same server as `pool`, with the
+/// configured size, a short acquire timeout (an exhausted pool or a database
+/// that is down answers 503 quickly instead of holding the request) and
+/// `statement_timeout` on every connection, so a pathological query cannot
+/// hold a worker. Connects lazily. Work that must not be cut (a file import)
+/// lifts the limit for its transaction (`SET LOCAL statement_timeout = 0`);
+/// CLI commands use the unbounded pool of [`Database::open`].
+pub fn request_pool(pool: &PgPool, config: &crate::config::Config) -> PgPool {
+    let mut options = (*pool.connect_options()).clone();
+    if config.statement_timeout_secs > 0 {
+        options = options.options([("statement_timeout", format!("{}s", config.statement_timeout_secs))]);
+    }
+    PgPoolOptions::new()
+        .max_connections(config.db_pool_size.max(1))
+        .acquire_timeout(Duration::from_millis(config.db_acquire_timeout_ms.max(1)))
+        .connect_lazy_with(options)
 }
 
 /// Statement logging at debug level only: at info it would flood the log

@@ -125,7 +125,8 @@ async fn parsed_rows(
     }
 
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT set_config('geoportal.actor', $1, true)")
+    // An import is bounded by its size, not by the request pool's statement_timeout.
+    sqlx::query("SELECT set_config('geoportal.actor', $1, true), set_config('statement_timeout', '0', true)")
         .bind(&actor.name)
         .execute(&mut *tx)
         .await?;

@@ -278,7 +278,7 @@ pub async fn items(
 
     let (start_tx, start_rx) = tokio::sync::oneshot::channel::<Result<Page, AppError>>();
     let (body_tx, body_rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let pool = state.pool.clone();
+    let pool = state.reader_for(&viewer, &[layer.table()]).await;
     let writer = formats::writer(format);
     let layer_id = layer.id.clone();
     tokio::spawn(async move {
@@ -457,7 +457,8 @@ pub async fn item(
         format,
     };
     let mut qb = query::one(&layer, &viewer, &selection, &projection)?;
-    let row = qb.build().fetch_optional(&state.pool).await?.ok_or_else(not_found)?;
+    let reader = state.reader_for(&viewer, &[layer.table()]).await;
+    let row = qb.build().fetch_optional(&reader).await?.ok_or_else(not_found)?;
     let collection_url = format!("{}/collections/{}", base(&state), layer.id);
     let url = format!("{collection_url}/items/{fid}");
     let crs_param = params
@@ -505,7 +506,7 @@ pub async fn item(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(format)));
     h.insert(CONTENT_CRS.clone(), header_value(&format!("<{}>", crs.uri()))?);
     // The version, for If-Match on writes (OGC API Features Part 4).
-    if let Some(v) = super::edit::history::current_version(&state.pool, &layer, fid).await? {
+    if let Some(v) = super::edit::history::current_version(&reader, &layer, fid).await? {
         h.insert(header::ETAG, header_value(&super::edit::etag(v))?);
     }
     Ok(response)

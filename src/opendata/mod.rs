@@ -175,7 +175,7 @@ pub fn resolve(file: &str) -> Result<(&'static Dataset, DataFormat), OpenDataErr
     ))]
 pub async fn download(State(state): State<AppState>, UrlPath(file): UrlPath<String>) -> AppResult<Response> {
     let (dataset, format) = resolve(&file)?;
-    let body = spawn_stream(state.pool.clone(), dataset, format);
+    let body = spawn_stream(state.replicas.read_pool(None, None).await, dataset, format);
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.media_type()));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use check::check_against_database;
-pub use model::{AttrType, Attribute, GeometryType, LayerDef, LayerGroup, ReadAccess, Role};
+pub use model::{AttrType, Attribute, GeometryType, LayerDef, LayerGroup, ReadAccess, Role, TileEngine};
 
 /// One problem in one layer file, named by file and key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,6 +239,17 @@ fn validate(layer: &Layer, problems: &mut Vec<Problem>) {
             report(
                 format!("attributes[{i}].read"),
                 "an empty role list hides the attribute from everyone".into(),
+            );
+        }
+        if let Some(z) = a.tile_minzoom
+            && (!a.tile || !(layer.minzoom..=layer.maxzoom).contains(&z))
+        {
+            report(
+                format!("attributes[{i}].tile_minzoom"),
+                format!(
+                    "needs `tile = true` and a zoom in {}..={}, got {z}",
+                    layer.minzoom, layer.maxzoom
+                ),
             );
         }
         if a.edit.contains(&model::Role::Everyone) {

@@ -239,6 +239,12 @@ pub struct Attribute {
     /// Whether the attribute goes into vector tiles (for those who may read it).
     #[serde(default)]
     pub tile: bool,
+    /// With `tile`: the first zoom whose tiles carry the attribute (default:
+    /// the layer's minzoom). Long unique texts (numbers, addresses) left out
+    /// of the zooms where a tile holds thousands of features keep it under
+    /// the size bound; the feature and its id stay.
+    #[serde(default)]
+    pub tile_minzoom: Option<u8>,
     /// Allowed values, where the column holds a code list (mirrors the
     /// table's CHECK constraint; used for queryables and editor forms).
     #[serde(default)]
@@ -317,7 +323,20 @@ pub struct LayerDef {
     /// Server-side clustering of a dense point layer in tiles (optional).
     #[serde(default)]
     pub cluster: Option<ClusterSpec>,
+    /// Where the layer's tiles are made (default: `crate::tiles::DEFAULT_ENGINE`).
+    #[serde(default)]
+    pub tile_engine: Option<TileEngine>,
     pub attributes: Vec<Attribute>,
+}
+
+/// `tile_engine = "postgis"`: `ST_AsMVT` over `ST_AsMVTGeom` in the
+/// database; `"rust"`: geometries streamed out as WKB, clipped and encoded
+/// here (`src/tiles/native.rs`). Clustered zooms are always made in PostGIS.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TileEngine {
+    Postgis,
+    Rust,
 }
 
 /// `cluster = { below_zoom = 15, dominant = "category" }`: tiles of zoom

@@ -32,18 +32,57 @@ pub struct AppState {
     pub tiles: crate::tiles::TileCache,
     /// Sessions, API keys, rate limiters and the mail sender (`src/auth`).
     pub auth: crate::auth::AuthState,
+    /// Read replicas (`DATABASE_REPLICA_URLS`, `src/db/replica.rs`): read
+    /// handlers take their pool from `reader`/`reader_for`.
+    pub replicas: crate::db::replica::Replicas,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, registry: Arc<Registry>, config: Arc<Config>) -> AppState {
         let tiles = crate::tiles::TileCache::new(&config, &registry);
         let auth = crate::auth::AuthState::new(&config);
+        let replicas = crate::db::replica::Replicas::from_config(pool.clone(), &config);
+        tiles.attach_replicas(replicas.clone());
         AppState {
             pool,
             registry,
             config,
             tiles,
             auth,
+            replicas,
+        }
+    }
+
+    /// The pool for a read by `viewer` that may touch any table: a replica
+    /// that has replayed everything this read must see, else the primary.
+    pub async fn reader(&self, viewer: &crate::access::Viewer) -> PgPool {
+        self.start_change_listener();
+        self.replicas.read_pool(viewer.actor.as_deref(), None).await
+    }
+
+    /// The pool for a read by `viewer` of `tables` only.
+    pub async fn reader_for(&self, viewer: &crate::access::Viewer, tables: &[&str]) -> PgPool {
+        self.start_change_listener();
+        self.replicas.read_pool(viewer.actor.as_deref(), Some(tables)).await
+    }
+
+    /// The pool to build a tile of `layer_ids` from.
+    pub async fn tile_reader(&self, viewer: &crate::access::Viewer, layer_ids: &[String]) -> PgPool {
+        if self.replicas.is_empty() {
+            return self.pool.clone();
+        }
+        let tables: Vec<&str> = layer_ids
+            .iter()
+            .filter_map(|id| self.registry.get(id))
+            .map(|l| l.table())
+            .collect();
+        self.reader_for(viewer, &tables).await
+    }
+
+    /// Replicas are read only while this instance hears about changes.
+    fn start_change_listener(&self) {
+        if !self.replicas.is_empty() {
+            self.tiles.start_listener(&self.pool);
         }
     }
 }
@@ -64,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::appeals::routes())
         .merge(crate::import::routes())
         .merge(pages::routes(&config))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::db::replica::track,
+        ))
         .with_state(state);
 
     // Static front end at `/`; anything not found is a problem document.
@@ -111,7 +154,7 @@ pub fn router(state: AppState) -> Router {
             security::SecurityHeaders::new(&config),
             security::add_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(security::request_span))
 }
 
 fn cors(origins: &[String]) -> CorsLayer {
@@ -130,8 +173,9 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::AUTHORIZATION,
             header::IF_MATCH,
             header::ACCEPT,
+            crate::db::replica::MIN_LSN_HEADER,
         ])
-        .expose_headers([header::ETAG, header::LOCATION]);
+        .expose_headers([header::ETAG, header::LOCATION, crate::db::replica::LSN_HEADER]);
     if origins.iter().any(|o| o == "*") {
         layer.allow_origin(Any)
     } else {
@@ -160,6 +204,7 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     });
     // The tile cache's change listener runs from the start.
     state.tiles.start_listener(&state.pool);
+    state.replicas.start();
     crate::auth::outbox::spawn_worker(state.pool.clone(), state.auth.sender.clone());
     crate::appeals::spawn_retention(state.pool.clone(), state.config.contact_retention_days);
     tracing::info!(%listen, "serving");

@@ -24,6 +24,7 @@ use sqlx::PgPool;
 use super::encode::Tile;
 use super::grid::{self, Bbox};
 use crate::config::Config;
+use crate::db::replica::Replicas;
 use crate::registry::Registry;
 
 /// `Cache-Control` of tile responses when `Config::tile_cache_control` is
@@ -72,6 +73,8 @@ struct Inner {
     /// Table name → ids of the layers drawn from it.
     table_layers: HashMap<String, Vec<String>>,
     cache_control: HeaderValue,
+    /// The read replicas tiles may be built from (`src/db/replica.rs`).
+    replicas: OnceLock<Replicas>,
 }
 
 /// Cheap to clone; every clone is the same cache.
@@ -120,7 +123,33 @@ impl TileCache {
                 listener: OnceLock::new(),
                 table_layers,
                 cache_control,
+                replicas: OnceLock::new(),
             }),
+        }
+    }
+
+    /// Connects the cache to the read replicas: the change listener keeps
+    /// their per-table floors, and an invalidation through our API reads
+    /// the layer's table from the primary until its change's LSN is known.
+    /// The first call wins.
+    pub fn attach_replicas(&self, replicas: Replicas) {
+        let _ = self.inner.replicas.set(replicas);
+    }
+
+    /// The replicas, when any are configured.
+    pub(crate) fn replicas(&self) -> Option<&Replicas> {
+        self.inner.replicas.get().filter(|r| !r.is_empty())
+    }
+
+    /// A change to `layer_id` committed whose LSN is not known yet.
+    fn pin(&self, layer_id: &str) {
+        let Some(replicas) = self.replicas() else {
+            return;
+        };
+        for (table, layers) in &self.inner.table_layers {
+            if layers.iter().any(|l| l == layer_id) {
+                replicas.pin(table);
+            }
         }
     }
 
@@ -181,6 +210,12 @@ impl TileCache {
 
     /// Drops the tiles of `layer_id` touched by any of `boxes` (lon/lat).
     pub fn invalidate_boxes(&self, layer_id: &str, boxes: &[Bbox]) {
+        self.pin(layer_id);
+        self.drop_boxes(layer_id, boxes);
+    }
+
+    /// `invalidate_boxes` for a change whose LSN the replicas already know.
+    pub(crate) fn drop_boxes(&self, layer_id: &str, boxes: &[Bbox]) {
         let merc: Vec<[f64; 4]> = boxes.iter().map(|b| b.to_mercator()).collect();
         let layer = layer_id.to_string();
         self.drop_where(layer_id, move |k: &TileKey| {
@@ -190,6 +225,12 @@ impl TileCache {
 
     /// Drops every cached tile containing `layer_id`.
     pub fn invalidate_layer(&self, layer_id: &str) {
+        self.pin(layer_id);
+        self.drop_layer(layer_id);
+    }
+
+    /// `invalidate_layer` for a change whose LSN the replicas already know.
+    pub(crate) fn drop_layer(&self, layer_id: &str) {
         let layer = layer_id.to_string();
         self.drop_where(layer_id, move |k: &TileKey| k.layers.contains(&layer));
     }
@@ -257,17 +298,24 @@ impl TileCache {
     pub(crate) fn set_live(&self, live: bool) {
         if !live {
             self.inner.live.store(false, Ordering::SeqCst);
+            if let Some(r) = self.replicas() {
+                r.set_listening(false);
+            }
             self.invalidate_all();
         } else {
             self.invalidate_all();
             self.inner.live.store(true, Ordering::SeqCst);
+            if let Some(r) = self.replicas() {
+                r.set_listening(true);
+            }
         }
     }
 
     /// Starts the `LISTEN/NOTIFY` listener for this cache once; later calls
     /// do nothing. Needs a Tokio runtime.
     pub fn start_listener(&self, pool: &PgPool) {
-        if self.inner.cache.is_none() {
+        // Without a cache the listener still keeps the replicas' floors.
+        if self.inner.cache.is_none() && self.replicas().is_none() {
             return;
         }
         if self.inner.listener.set(()).is_ok() {

@@ -6,6 +6,7 @@
 //! * `routes` — the HTTP handlers of `/tiles…`;
 //! * `request` — parsing and checking a tile request (layers, z/x/y, filters);
 //! * `sql` — the tile query (`ST_AsMVT` over `ST_AsMVTGeom`), built in one place;
+//! * `native` — the Rust engine: rows from PostGIS as EWKB, clipped and encoded here;
 //! * `cluster` — server-side clustering of dense point layers;
 //! * `cache` — the byte-weighted cache, generations and invalidation;
 //! * `encode` — compression, `ETag`, `304` and the response;
@@ -18,6 +19,7 @@ mod cluster;
 pub mod encode;
 pub mod grid;
 mod mbtiles;
+mod native;
 pub mod notify;
 mod ogc;
 mod request;
@@ -41,6 +43,8 @@ pub const EXTENT: u32 = 4096;
 pub const BUFFER: u32 = 64;
 /// Deepest tile matrix served (WebMercatorQuad goes to 24).
 pub const MAX_ZOOM: u8 = 24;
+/// Where a layer's tiles are made unless its file says `tile_engine`.
+pub const DEFAULT_ENGINE: crate::registry::TileEngine = crate::registry::TileEngine::Postgis;
 /// Media type of a vector tile.
 pub const MVT_CONTENT_TYPE: &str = "application/vnd.mapbox-vector-tile";
 

@@ -7,6 +7,14 @@
 //! While the connection is down nothing is cached (requests go to the
 //! database), and the whole cache is dropped on loss and on reconnect,
 //! since notifications may have been lost in between.
+//!
+//! With read replicas (`src/db/replica.rs`) every notification also raises
+//! its table's read floor to the primary's WAL position when it arrives
+//! (after the commit, so at or past the change) *before* the tiles are
+//! dropped: a tile rebuilt after the drop comes from a replica that has
+//! replayed the change, or from the primary. The trigger itself cannot
+//! send its LSN: its commit record is written after it. Several queued
+//! notifications share one position query.
 
 use std::time::Duration;
 
@@ -47,6 +55,19 @@ async fn run(weak: WeakTileCache, pool: PgPool) {
             Ok(mut listener) => {
                 backoff = Duration::from_millis(100);
                 if let Some(cache) = weak.upgrade() {
+                    // Changes committed before LISTEN were never notified:
+                    // reads from here on must see at least the primary's
+                    // position now.
+                    if let Some(replicas) = cache.replicas() {
+                        match replicas.primary_lsn().await {
+                            Ok(lsn) => replicas.note_all(lsn),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot read the primary's WAL position; listening again");
+                                tokio::time::sleep(backoff).await;
+                                continue;
+                            }
+                        }
+                    }
                     cache.set_live(true);
                     tracing::info!(channel = CHANNEL, "tile cache listening for changes");
                     warn_untracked(&cache, &pool).await;
@@ -57,7 +78,29 @@ async fn run(weak: WeakTileCache, pool: PgPool) {
                         return;
                     };
                     match received {
-                        Ok(Some(n)) => apply(&cache, n.payload()),
+                        Ok(Some(n)) => {
+                            let mut batch = vec![n];
+                            while let Some(more) = listener.next_buffered() {
+                                batch.push(more);
+                            }
+                            let lsn = match cache.replicas() {
+                                None => None,
+                                Some(replicas) => match replicas.primary_lsn().await {
+                                    Ok(lsn) => Some(lsn),
+                                    Err(e) => {
+                                        // Without the position a replica could serve the
+                                        // change's old data: start over (primary only
+                                        // until listening again).
+                                        tracing::warn!(error = %e, "cannot read the primary's WAL position; dropping the tile cache");
+                                        cache.set_live(false);
+                                        break;
+                                    }
+                                },
+                            };
+                            for n in &batch {
+                                apply(&cache, n.payload(), lsn);
+                            }
+                        }
                         Ok(None) => {
                             tracing::warn!("tile change listener lost its connection; dropping the tile cache");
                             cache.set_live(false);
@@ -113,17 +156,30 @@ async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Drops what one notification touches. A payload we cannot read drops the
-/// whole cache rather than risk stale tiles.
-pub(crate) fn apply(cache: &super::TileCache, payload: &str) {
+/// Drops what one notification touches, after raising the replicas' read
+/// floor of its table to `lsn` (the primary's position when it arrived).
+/// A payload we cannot read drops the whole cache rather than risk stale
+/// tiles. A payload without boxes (a table without geometry, migration
+/// 0110) only raises the floor.
+pub(crate) fn apply(cache: &super::TileCache, payload: &str, lsn: Option<u64>) {
+    let replicas = cache.replicas();
     let p: Payload = match serde_json::from_str(payload) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "unreadable tile change notification; dropping the tile cache");
+            if let (Some(r), Some(lsn)) = (replicas, lsn) {
+                r.note_all(lsn);
+            }
             cache.invalidate_all();
             return;
         }
     };
+    if let (Some(r), Some(lsn)) = (replicas, lsn) {
+        r.note_change(&p.table, lsn);
+    }
+    if !p.all && p.old.is_empty() && p.new.is_empty() {
+        return;
+    }
     let boxes: Vec<Bbox> = p
         .old
         .iter()
@@ -132,9 +188,9 @@ pub(crate) fn apply(cache: &super::TileCache, payload: &str) {
         .collect();
     for layer in cache.layers_of_table(&p.table) {
         if p.all || boxes.len() < p.old.len() + p.new.len() {
-            cache.invalidate_layer(layer);
+            cache.drop_layer(layer);
         } else {
-            cache.invalidate_boxes(layer, &boxes);
+            cache.drop_boxes(layer, &boxes);
         }
     }
 }

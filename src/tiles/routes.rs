@@ -110,7 +110,7 @@ pub(crate) async fn get_or_build(
         viewer,
         filter,
     };
-    let raw = sql::build(&state.pool, &spec).await?;
+    let raw = sql::build(&state.tile_reader(viewer, &key.layers).await, &spec).await?;
     let Some(stamp) = stamp else {
         return Ok(Arc::new(Tile::uncached(raw)));
     };

@@ -15,12 +15,12 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use super::{BUFFER, EXTENT, TileError, cluster};
 use crate::access::Viewer;
 use crate::query::{self, FilterContext};
-use crate::registry::{AttrType, Attribute, Layer};
+use crate::registry::{AttrType, Attribute, Layer, TileEngine};
 
 /// The largest tile we serve, uncompressed. A tile that comes out larger is
 /// built again without the lines and polygons smaller than a pixel (1/256
 /// of the tile side) — the only features simplification may drop.
-pub const MAX_TILE_BYTES: usize = 500 * 1024;
+pub const MAX_TILE_BYTES: usize = 500_000;
 
 /// What one tile is made of.
 pub struct TileSpec<'a> {
@@ -41,6 +41,12 @@ pub fn layers_at(layers: &[Arc<Layer>], z: u8) -> impl Iterator<Item = &Arc<Laye
 /// and readable by them.
 pub fn tile_attributes<'a>(layer: &'a Layer, viewer: &'a Viewer) -> impl Iterator<Item = &'a Attribute> {
     layer.readable_attributes(&viewer.roles).filter(|a| a.tile)
+}
+
+/// The tile attributes of `layer` for `viewer` that tiles of zoom `z` carry
+/// (an attribute's `tile_minzoom` holds it back from lower zooms).
+pub fn tile_attributes_at<'a>(layer: &'a Layer, viewer: &'a Viewer, z: u8) -> impl Iterator<Item = &'a Attribute> {
+    tile_attributes(layer, viewer).filter(move |a| a.tile_minzoom.is_none_or(|m| z >= m))
 }
 
 /// The MVT value type an attribute is encoded as (TileJSON `fields`).
@@ -71,11 +77,42 @@ pub async fn build(pool: &PgPool, spec: &TileSpec<'_>) -> Result<Vec<u8>, TileEr
     Ok(smaller)
 }
 
+/// Where `layer`'s tiles at `z` are made: clustered zooms always in PostGIS.
+pub fn engine_at(layer: &Layer, z: u8) -> TileEngine {
+    if cluster::applies(layer, z) {
+        TileEngine::Postgis
+    } else {
+        layer.tile_engine.unwrap_or(super::DEFAULT_ENGINE)
+    }
+}
+
 async fn build_with(pool: &PgPool, spec: &TileSpec<'_>, drop_subpixel: bool) -> Result<Vec<u8>, TileError> {
     let shown: Vec<&Arc<Layer>> = layers_at(spec.layers, spec.z).collect();
     if shown.is_empty() {
         return Ok(Vec::new());
     }
+    if shown.iter().all(|l| engine_at(l, spec.z) == TileEngine::Postgis) {
+        return postgis_tile(pool, spec, &shown, drop_subpixel).await;
+    }
+    // Layer by layer, in request order (MVT layers concatenate).
+    let mut tile = Vec::new();
+    for layer in shown {
+        let part = match engine_at(layer, spec.z) {
+            TileEngine::Rust => super::native::layer_tile(pool, layer, spec, drop_subpixel).await?,
+            TileEngine::Postgis => postgis_tile(pool, spec, &[layer], drop_subpixel).await?,
+        };
+        tile.extend_from_slice(&part);
+    }
+    Ok(tile)
+}
+
+/// The layers' tile in one `ST_AsMVT` query.
+async fn postgis_tile(
+    pool: &PgPool,
+    spec: &TileSpec<'_>,
+    shown: &[&Arc<Layer>],
+    drop_subpixel: bool,
+) -> Result<Vec<u8>, TileError> {
     let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new("SELECT ");
     for (i, layer) in shown.iter().enumerate() {
         if i > 0 {
@@ -108,6 +145,21 @@ pub fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, spec: &TileSpec<'_>, m
     }
 }
 
+/// The tile and its buffer in EPSG:3857 as bound numbers, cut at the edges
+/// of the world. Uncut, the buffer of a tile on the antimeridian reaches past
+/// x = ±20,037,508 m, which EPSG:4326 wraps to the other side: the search
+/// box of z1/1/0 became lon −177…−2.8 and missed the city at lon 28.
+pub fn push_search_box(qb: &mut QueryBuilder<'_, Postgres>, spec: &TileSpec<'_>) {
+    let b = super::grid::tile_bounds(spec.z, spec.x, spec.y, f64::from(BUFFER));
+    let h = super::grid::HALF_WORLD;
+    qb.push("ST_MakeEnvelope(");
+    let mut sep = qb.separated(", ");
+    for v in b {
+        sep.push_bind(v.clamp(-h, h));
+    }
+    qb.push(", 3857)");
+}
+
 /// `FROM <table> t WHERE t.geom && <buffered envelope> AND <visible rows>
 /// [AND <filter>]`, shared by plain and clustered layers.
 pub fn push_from_where(
@@ -120,7 +172,7 @@ pub fn push_from_where(
         query::ident(layer.table()),
         geom(layer)
     ));
-    push_envelope(qb, spec, true);
+    push_search_box(qb, spec);
     qb.push(format!(", {}) AND ", layer.geometry.srid));
     query::push_visible_rows(qb, layer, spec.viewer, "t");
     if let Some(filter) = spec.filter {
@@ -149,7 +201,7 @@ fn push_layer(
     ));
     push_geometry(qb, layer, spec);
     qb.push(" AS __geom");
-    for a in tile_attributes(layer, spec.viewer) {
+    for a in tile_attributes_at(layer, spec.viewer, spec.z) {
         qb.push(format!(", {} AS {}", value_sql(a), query::ident(&a.name)));
     }
     push_from_where(qb, layer, spec)?;
@@ -177,7 +229,7 @@ fn push_geometry(qb: &mut QueryBuilder<'_, Postgres>, layer: &Layer, spec: &Tile
 
 /// An attribute as an MVT value: numbers as doubles, dates and times as
 /// ISO 8601 text, lists joined with commas.
-fn value_sql(a: &Attribute) -> String {
+pub(super) fn value_sql(a: &Attribute) -> String {
     let c = format!("t.{}", query::ident(&a.name));
     match a.attr_type {
         AttrType::String | AttrType::Boolean => c,

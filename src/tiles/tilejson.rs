@@ -29,8 +29,11 @@ pub async fn tilejson(
     let params = params(query)?;
     let layers = request::parse_layers(&state.registry, &viewer, &list)?;
     let filter = TileFilter::parse(&params, &layers, &viewer, &[])?;
-    let bounds = bounds(&state.pool, &layers, &viewer, filter.expr.as_ref()).await?;
-    let version = data_version(&state.pool, &layers).await?;
+    let reader = state
+        .reader_for(&viewer, &layers.iter().map(|l| l.table()).collect::<Vec<_>>())
+        .await;
+    let bounds = bounds(&reader, &layers, &viewer, filter.expr.as_ref()).await?;
+    let version = data_version(&reader, &layers).await?;
     let ids: Vec<&str> = layers.iter().map(|l| l.id.as_str()).collect();
     let mut query_pairs = filter.normalised.clone();
     query_pairs.push(("v".into(), version.clone()));
@@ -83,6 +86,18 @@ pub fn vector_layer(layer: &Layer, viewer: &Viewer) -> Value {
         "maxzoom": layer.maxzoom,
         "fields": fields,
     });
+    // Fields held back from the layer's first zooms (`tile_minzoom`): the
+    // zoom each first appears at.
+    let late: serde_json::Map<String, Value> = tile_attributes(layer, viewer)
+        .filter_map(|a| {
+            a.tile_minzoom
+                .filter(|z| *z > layer.minzoom)
+                .map(|z| (a.name.clone(), json!(z)))
+        })
+        .collect();
+    if !late.is_empty() {
+        entry["fields_minzoom"] = Value::Object(late);
+    }
     if let Some(c) = &layer.cluster {
         // Below `cluster_below_zoom` features are clusters: `count` and the
         // dominant attribute only.

@@ -37,3 +37,86 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: file });
   return file;
 }
+
+/** Waits until the page says it is ready and its map (window.geoportal.map) has drawn every tile. */
+export async function waitForMap(page, { timeout = 60000 } = {}) {
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout });
+  await page.waitForFunction(() => {
+    const map = window.geoportal?.map;
+    return map && map.loaded() && map.areTilesLoaded() && !map.isMoving();
+  }, null, { timeout, polling: 200 });
+}
+
+/**
+ * What the map canvas shows: the number of distinct colours (quantised)
+ * and the share of pixels that differ from the most common colour. A blank
+ * or background-only map has one or two colours and a share near 0.
+ */
+export async function canvasStats(page) {
+  return page.evaluate(() => {
+    const src = window.geoportal.map.getCanvas();
+    const c = document.createElement('canvas');
+    c.width = src.width;
+    c.height = src.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(src, 0, 0);
+    const data = ctx.getImageData(0, 0, c.width, c.height).data;
+    const counts = new Map();
+    for (let i = 0; i < data.length; i += 16) {
+      const key = ((data[i] >> 3) << 10) | ((data[i + 1] >> 3) << 5) | (data[i + 2] >> 3);
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    const total = data.length / 16;
+    const top = Math.max(...counts.values());
+    return { colours: counts.size, painted: (total - top) / total };
+  });
+}
+
+/**
+ * The overlay features the map draws now, as "layer/id" keys (as the
+ * table view lists them), straight from MapLibre.
+ */
+export async function renderedKeys(page, layers = null) {
+  return page.evaluate((only) => {
+    const map = window.geoportal.map;
+    const ids = new Set(map.geoportal.overlayIds.filter((id) => !only || only.includes(id)));
+    const styleLayers = map.getStyle().layers
+      .filter((l) => ids.has(l.metadata?.['geoportal:layer']) && l.layout?.visibility !== 'none')
+      .map((l) => l.id);
+    if (!styleLayers.length) return [];
+    const keys = new Set();
+    for (const f of map.queryRenderedFeatures({ layers: styleLayers })) {
+      keys.add(`${f.layer.metadata['geoportal:layer']}/${f.id ?? ''}`);
+    }
+    return [...keys].sort();
+  }, layers);
+}
+
+/** The rows of the table view as "layer/id" keys. */
+export async function tableKeys(page) {
+  return page.evaluate(() => [...document.querySelectorAll('#table-view tbody tr')]
+    .map((tr) => `${tr.dataset.layer}/${tr.dataset.id}`)).then((keys) => [...new Set(keys)].sort());
+}
+
+/** A JSON GET against the server under test. */
+export async function getJson(path) {
+  const res = await fetch(new URL(path, BASE_URL), { headers: { Accept: 'application/json' } });
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/**
+ * The table view refreshes when the map goes idle; waits (up to `timeout`)
+ * until its rows are the features MapLibre draws, then returns both lists
+ * for the caller's assertion.
+ */
+export async function tableAndMap(page, { layers = null, timeout = 15000 } = {}) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await waitForMap(page, { timeout });
+    const table = await tableKeys(page);
+    const map = await renderedKeys(page, layers);
+    if (JSON.stringify(table) === JSON.stringify(map) || Date.now() > deadline) return { table, map };
+    await page.waitForTimeout(250);
+  }
+}

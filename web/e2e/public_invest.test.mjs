@@ -1,0 +1,71 @@
+// The investor map (`/invest`) in Chromium: English first, no console
+// errors, the map draws our features; the filters give what the analytics
+// API gives; the table view lists what the map draws; the site card and the
+// printable passport.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { canvasStats, getJson, launch, openPage, renderedKeys, screenshot, tableAndMap, waitForMap } from './browser.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('the investor map loads in English with the sites the search API finds', async () => {
+  const all = await getJson('/api/analytics/investment_search?limit=500');
+  assert.ok(all.rows.length > 0, 'the demo city has available investment sites');
+  const { context, page, errors } = await openPage(browser, '/invest');
+  await waitForMap(page);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await page.locator('.results h2').waitFor();
+  const listed = await page.$$eval('.site-list li', (els) => els.map((e) => e.dataset.site));
+  assert.deepEqual(listed, all.rows.map((r) => String(r.id)));
+  // Filters: a site type and a utility, compared with the API.
+  const filtered = await getJson('/api/analytics/investment_search?limit=500&site_type=greenfield&water=true');
+  await page.getByLabel('Site type').selectOption('greenfield');
+  await page.getByLabel('water').check();
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await page.waitForFunction((n) => document.querySelector('.results h2')?.textContent.endsWith(`: ${n}`), filtered.rows.length);
+  const after = await page.$$eval('.site-list li', (els) => els.map((e) => e.dataset.site));
+  assert.deepEqual(after, filtered.rows.map((r) => String(r.id)));
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('.site-list li').length === n, all.rows.length);
+  await waitForMap(page);
+  const stats = await canvasStats(page);
+  await screenshot(page, 'public-invest');
+  assert.ok(stats.colours >= 6 && stats.painted > 0.05, `the map looks blank: ${JSON.stringify(stats)}`);
+  // The site card of the first result, and the map goes to it.
+  const first = all.rows[0];
+  await page.locator(`.site-list li[data-site="${first.id}"] button`).click();
+  const card = page.locator(`.site-card[data-site="${first.id}"]`);
+  await card.waitFor();
+  assert.match(await card.textContent(), new RegExp(first.title_en ?? first.title_uk));
+  await waitForMap(page);
+  const drawn = await renderedKeys(page, ['investment_sites']);
+  assert.ok(drawn.includes(`investment_sites/${first.id}`), `the site is drawn: ${drawn}`);
+  // The table view lists what the map draws.
+  await page.getByRole('button', { name: 'Table', exact: true }).click();
+  await page.waitForSelector('#table-view table');
+  const { table, map } = await tableAndMap(page);
+  assert.ok(map.length > 0, 'the map draws features');
+  assert.deepEqual(table, map);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the site passport prints the site with its map', async () => {
+  const site = (await getJson('/api/analytics/investment_search?limit=1')).rows[0];
+  const { context, page, errors } = await openPage(browser, `/invest?passport=${site.id}`);
+  await waitForMap(page);
+  const passport = page.locator(`.passport[data-site="${site.id}"]`);
+  await passport.waitFor();
+  assert.match(await passport.textContent(), new RegExp(site.cadastral_number ?? site.title_en));
+  assert.ok(await page.getByRole('button', { name: 'Print the passport' }).isVisible());
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.getByRole('button', { name: 'Print the passport' }).isVisible(), false, 'no controls in print');
+  assert.ok(await passport.isVisible());
+  const stats = await canvasStats(page);
+  await screenshot(page, 'public-invest-passport');
+  assert.ok(stats.colours >= 4 && stats.painted > 0.02, `the map looks blank: ${JSON.stringify(stats)}`);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
