@@ -19,7 +19,8 @@ PG_BIN := /usr/lib/postgresql/$(PG_VERSION)/bin
 export GEOPORTAL_TEST_CLUSTER ?= /tmp/geoportal-test-$(shell printf %s "$(CURDIR)" | sha256sum | cut -c1-12)
 RUN_AS_PG := $(shell [ "$$(id -u)" = 0 ] && echo "runuser -u postgres --")
 
-.PHONY: run test deps test-deps apt-install web build release lint test-only test-cluster-down clean-data
+.PHONY: run test deps test-deps apt-install web build release lint test-only test-cluster-down clean-data \
+        fuzz-deps deny test-faults
 
 deps:
 	@$(MAKE) --no-print-directory apt-install PACKAGES="$(APT_PACKAGES)"
@@ -54,10 +55,36 @@ lint: test-deps web
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
 
-test: lint
+test: lint fuzz-deps deny
 	@$(MAKE) --no-print-directory test-cluster-down
 	@status=0; cargo test --locked -- --test-threads=$${TEST_THREADS:-4} || status=$$?; \
 	 $(MAKE) --no-print-directory test-cluster-down; exit $$status
+
+# schemathesis (PyPI) for the HTTP fuzz test (tests/fuzz_http.rs), in a venv
+# under target/ that the test finds by itself.
+FUZZ_VENV := $(CURDIR)/target/fuzz-venv
+SCHEMATHESIS_VERSION := 4.32.5
+fuzz-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="python3-venv"
+	@if ! "$(FUZZ_VENV)/bin/schemathesis" --version 2>/dev/null | grep -q "$(SCHEMATHESIS_VERSION)"; then \
+	  echo "installing schemathesis $(SCHEMATHESIS_VERSION) into $(FUZZ_VENV)"; \
+	  rm -rf "$(FUZZ_VENV)"; \
+	  /usr/bin/python3 -m venv "$(FUZZ_VENV)"; \
+	  "$(FUZZ_VENV)/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$(SCHEMATHESIS_VERSION)"; \
+	fi
+
+# Licences, bans and sources of every dependency (deny.toml); advisories are
+# not checked: their database cannot be fetched here.
+CARGO_DENY_VERSION := 0.20.2
+deny:
+	@cargo deny --version 2>/dev/null | grep -q "$(CARGO_DENY_VERSION)" || \
+	  cargo install cargo-deny --locked --version $(CARGO_DENY_VERSION)
+	cargo deny check licenses bans sources
+
+# The fault tests alone (each starts its own PostgreSQL cluster); `make test`
+# runs them with every other test.
+test-faults: deps
+	cargo test --locked --test faults
 
 # Stops and removes the test run's private cluster.
 test-cluster-down:

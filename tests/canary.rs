@@ -365,20 +365,16 @@ async fn no_secret_or_personal_data_reaches_the_log_or_public_outputs() {
     );
 }
 
-/// Every `href` under /opendata/ in the listing.
+/// Every link to an open data file in the listing (path and query).
 fn collect_links(v: &Value, out: &mut Vec<String>) {
     match v {
-        Value::Object(m) => {
-            for (k, x) in m {
-                if let Value::String(s) = x
-                    && (k == "href" || k == "url")
-                    && let Some(i) = s.find("/opendata/")
-                {
-                    out.push(s[i..].to_string());
-                }
-                collect_links(x, out);
-            }
+        Value::String(s) if s.contains("/opendata/") => {
+            let path = s
+                .split_once("://")
+                .map_or(s.as_str(), |(_, rest)| &rest[rest.find('/').unwrap_or(0)..]);
+            out.push(path.to_string());
         }
+        Value::Object(m) => m.values().for_each(|x| collect_links(x, out)),
         Value::Array(a) => a.iter().for_each(|x| collect_links(x, out)),
         _ => {}
     }

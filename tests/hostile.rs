@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode, header};
 use common::TestDb;
 use geoportal::registry::Role;
 use http_body_util::BodyExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use tower::ServiceExt;
 
 const INJECTIONS: &[&str] = &[

@@ -265,7 +265,7 @@ fn generated_cql2_becomes_sql_postgres_accepts() {
         let Some(layer) = registry.get(id).cloned() else {
             continue;
         };
-        let mut checked = 0;
+        let checked = std::cell::Cell::new(0u32);
         runner(40)
             .run(&expression(&layer), |text| {
                 let sql = translate(&layer, &text, None).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
@@ -278,13 +278,13 @@ fn generated_cql2_becomes_sql_postgres_accepts() {
                     push_filter(&mut qb, &expr, &FilterContext::for_viewer(&layer, &roles, "t")).unwrap();
                     qb.build_query_scalar::<i64>().fetch_one(&db.pool).await
                 });
-                checked += 1;
+                checked.set(checked.get() + 1);
                 result
                     .map(|_| ())
                     .map_err(|e| TestCaseError::fail(format!("{id}: {text}\nSQL: {sql}\nPostgreSQL: {e}")))
             })
             .unwrap();
-        assert_eq!(checked, 40, "{id}");
+        assert!(checked.get() >= 40, "{id}");
     }
 }
 

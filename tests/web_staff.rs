@@ -151,3 +151,49 @@ async fn office_queues_and_transitions() {
     .unwrap();
     assert!(answered_by_executor, "the executor answered its own appeal");
 }
+
+/// Administration: make a user, issue an API key (shown once, and it
+/// works), change who answers a category, add a calendar day; the layers'
+/// publication is listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_manages_users_keys_registers() {
+    web_support::require_built_portal();
+    let db = common::TestDb::new().await.with_demo(0.05, 11).await;
+    account(&db, "city.admin", &[Role::Admin, Role::AppealsOperator]).await;
+    let addr = web_support::serve(common::app(&db).await).await;
+    web_support::run_e2e(
+        "staff_admin.test.mjs",
+        addr,
+        &[
+            ("ADMIN_USER", "city.admin".to_string()),
+            ("STAFF_PASSWORD", PASSWORD.to_string()),
+        ],
+    )
+    .await;
+
+    let roles: Vec<String> = sqlx::query_scalar("SELECT roles FROM users WHERE username = 'new.clerk'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(roles, vec!["land_editor".to_string()]);
+    let (key_roles, used): (Vec<String>, bool) =
+        sqlx::query_as("SELECT roles, last_used_at IS NOT NULL FROM api_keys WHERE name = 'Open311 app'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(key_roles, vec!["appeals_operator".to_string()]);
+    assert!(used, "the key shown once was used by the test");
+    let day: (bool, Option<String>) =
+        sqlx::query_as("SELECT is_working, note FROM working_calendar WHERE day = '2031-01-07' AND deleted_at IS NULL")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(day, (false, Some("Різдво (тест)".to_string())));
+    let actor: String = sqlx::query_scalar(
+        "SELECT actor FROM history WHERE table_name = 'executor_responsibility' AND operation = 'update' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(actor, "user:city.admin");
+}

@@ -60,6 +60,7 @@ pub async fn layer_tile(
         if drop_subpixel && geom.smaller_than(f64::from(EXTENT) / 256.0) {
             continue;
         }
+        let geom = geom.simplified();
         let Some((kind, commands)) = geom.clip_and_encode() else {
             continue;
         };
@@ -109,6 +110,21 @@ impl Geom {
         };
         let (w, h) = extent_of(pts);
         w < size && h < size
+    }
+
+    /// Douglas–Peucker at one tile unit, as `ST_AsMVTGeom` does before it
+    /// clips: vertices that move the line less than the grid resolves go.
+    /// A ring that would collapse is kept as it is (snapping decides).
+    fn simplified(self) -> Geom {
+        match self {
+            Geom::Points(p) => Geom::Points(p),
+            Geom::Lines(ls) => Geom::Lines(ls.into_iter().map(|l| douglas_peucker(l, 2)).collect()),
+            Geom::Polygons(ps) => Geom::Polygons(
+                ps.into_iter()
+                    .map(|rings| rings.into_iter().map(|r| douglas_peucker(r, 4)).collect())
+                    .collect(),
+            ),
+        }
     }
 
     /// Clips to the buffered tile, snaps to the grid and encodes the MVT
@@ -192,6 +208,46 @@ impl Geom {
             }
         }
     }
+}
+
+/// The line without the vertices closer than one unit to the simplified
+/// line; unchanged if fewer than `min` vertices would be left.
+fn douglas_peucker(line: Vec<Pt>, min: usize) -> Vec<Pt> {
+    let n = line.len();
+    if n <= 2 {
+        return line;
+    }
+    let mut keep = vec![false; n];
+    keep[0] = true;
+    keep[n - 1] = true;
+    let mut stack = vec![(0usize, n - 1)];
+    while let Some((a, b)) = stack.pop() {
+        let (pa, pb) = (line[a], line[b]);
+        let (dx, dy) = (pb[0] - pa[0], pb[1] - pa[1]);
+        let len2 = dx * dx + dy * dy;
+        let mut far = (0.0f64, 0usize);
+        for (i, p) in line.iter().enumerate().take(b).skip(a + 1) {
+            // Squared distance from p to the segment a–b.
+            let d2 = if len2 == 0.0 {
+                (p[0] - pa[0]).powi(2) + (p[1] - pa[1]).powi(2)
+            } else {
+                let t = (((p[0] - pa[0]) * dx + (p[1] - pa[1]) * dy) / len2).clamp(0.0, 1.0);
+                (p[0] - pa[0] - t * dx).powi(2) + (p[1] - pa[1] - t * dy).powi(2)
+            };
+            if d2 > far.0 {
+                far = (d2, i);
+            }
+        }
+        if far.0 > 1.0 {
+            keep[far.1] = true;
+            stack.push((a, far.1));
+            stack.push((far.1, b));
+        }
+    }
+    if keep.iter().filter(|k| **k).count() < min {
+        return line;
+    }
+    line.into_iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect()
 }
 
 fn extent_of<'a>(pts: impl Iterator<Item = &'a Pt>) -> (f64, f64) {

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { canvasStats, getJson, launch, openPage, screenshot, tableAndMap, waitForMap } from './browser.mjs';
 
+// A 1×1 PNG: the filing goes as multipart with a photo.
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
@@ -111,7 +114,12 @@ test('search finds a cadastral number and an appeal number', async () => {
   await page.waitForFunction(() => window.geoportal.map.getZoom() > 14);
   await box.fill(appeal.properties.public_number);
   await box.press('Enter');
-  await page.locator(`.search-results button[data-layer="appeals"][data-id="${appeal.id}"]`).waitFor();
+  await page.locator(`.search-results button[data-layer="appeals"][data-id="${appeal.id}"]`).click();
+  // The appeal opens with its public attributes (never its author's).
+  const popup = page.locator('.maplibregl-popup .popup-body', { hasText: appeal.properties.public_number });
+  await popup.waitFor();
+  assert.equal(await page.locator('.maplibregl-popup').count(), 1, 'one popup at a time');
+  assert.doesNotMatch(await popup.textContent(), /Автор|Телефон автора/);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -123,6 +131,11 @@ test('find my deputy: a click on the map shows the district and its deputies', a
   const { context, page, errors } = await openPage(browser, `/#zoom=15&lat=${lat}&lon=${lon}`);
   await waitForMap(page);
   await page.getByRole('button', { name: 'Мій депутат' }).click();
+  // From the keyboard: the map centre (the permalink put the address there).
+  await page.getByRole('button', { name: 'Обрати центр мапи' }).press('Enter');
+  await page.locator(`.deputy-result[data-district="${expected.district.number}"]`).waitFor();
+  await page.evaluate(() => document.getElementById('panel').replaceChildren());
+  // With the mouse: a click on the map.
   await clickLngLat(page, lon, lat);
   const result = page.locator('.deputy-result');
   await result.waitFor();
@@ -153,6 +166,7 @@ test('filing an appeal end to end: duplicates nearby first, then the number and 
   await form.getByLabel('Опис проблеми').fill('Тестове звернення з мапи: яма на дорозі біля будинку.');
   await form.getByLabel('Ваше ім’я та прізвище').fill('Тест Тестович');
   await form.getByLabel('Ел. пошта').fill('resident@example.org');
+  await form.getByLabel('Фото (до 5, JPEG/PNG/WebP)').setInputFiles({ name: 'pothole.png', mimeType: 'image/png', buffer: Buffer.from(PNG, 'base64') });
   await form.getByLabel('Даю згоду на обробку персональних даних для розгляду звернення').check();
   await form.getByRole('button', { name: 'Надіслати звернення' }).click();
   const filed = page.locator('.appeal-filed');
@@ -171,6 +185,22 @@ test('filing an appeal end to end: duplicates nearby first, then the number and 
   assert.equal(await track.locator('.status').getAttribute('data-status'), 'submitted');
   await waitForMap(page);
   await screenshot(page, 'public-appeal-tracking');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('on a phone the map comes first and the panel follows', async () => {
+  const { context, page, errors } = await openPage(browser, '/', { viewport: { width: 390, height: 844 } });
+  await waitForMap(page);
+  const boxes = await page.evaluate(() => {
+    const r = (sel) => document.querySelector(sel).getBoundingClientRect().toJSON();
+    return { map: r('#map'), sidebar: r('#sidebar') };
+  });
+  assert.ok(boxes.map.height > 300 && boxes.map.width >= 380, JSON.stringify(boxes));
+  assert.ok(boxes.sidebar.top >= boxes.map.bottom - 1, JSON.stringify(boxes));
+  const stats = await canvasStats(page);
+  await screenshot(page, 'public-index-phone');
+  assert.ok(stats.colours >= 6, JSON.stringify(stats));
   assert.deepEqual(errors, []);
   await context.close();
 });

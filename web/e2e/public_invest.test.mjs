@@ -27,6 +27,19 @@ test('the investor map loads in English with the sites the search API finds', as
   await page.waitForFunction((n) => document.querySelector('.results h2')?.textContent.endsWith(`: ${n}`), filtered.rows.length);
   const after = await page.$$eval('.site-list li', (els) => els.map((e) => e.dataset.site));
   assert.deepEqual(after, filtered.rows.map((r) => String(r.id)));
+  // Free plots follow the area filter too.
+  await page.getByLabel('Area from, ha').fill('2');
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  const bigSites = await getJson('/api/analytics/investment_search?limit=500&site_type=greenfield&water=true&min_area_ha=2');
+  await page.waitForFunction((n) => document.querySelector('.results h2')?.textContent.endsWith(`: ${n}`), bigSites.rows.length);
+  await page.evaluate(() => window.geoportal.map.jumpTo({ zoom: 14 }));
+  await waitForMap(page);
+  const plotAreas = await page.evaluate(() => window.geoportal.map.queryRenderedFeatures({ layers: ['land_plots-fill'] })
+    .map((f) => [f.properties.area_ha, f.properties.use_status]));
+  assert.ok(plotAreas.length > 0, 'free plots are drawn');
+  for (const [ha, status] of plotAreas) {
+    assert.ok(ha >= 2 && ['free', 'offered_for_building'].includes(status), `plot ${ha} ha ${status}`);
+  }
   await page.getByRole('button', { name: 'Reset', exact: true }).click();
   await page.waitForFunction((n) => document.querySelectorAll('.site-list li').length === n, all.rows.length);
   await waitForMap(page);

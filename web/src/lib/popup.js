@@ -6,6 +6,14 @@ import { h, replace } from './dom.js';
 import { fmtValue, t, tr } from './i18n.js';
 import { layerOf, maplibregl, visibleOverlayStyleLayers } from './map.js';
 
+// One popup at a time.
+let current = null;
+function only(popup) {
+  if (current && current !== popup) current.remove();
+  current = popup;
+  return popup;
+}
+
 /** Lists of documents ({url, title}) become links (http and https only); other values text. */
 function valueNode(v, a) {
   if (Array.isArray(v) && v.length && v.every((d) => d && typeof d === 'object' && typeof d.url === 'string')) {
@@ -43,7 +51,7 @@ export function featurePopup(map, cat, f, lngLat) {
   const title = h('h3', {}, tr(catLayer?.title) || id);
   const content = h('div', {}, popupContent(f, catLayer));
   body.append(title, content);
-  const popup = new maplibregl.Popup({ maxWidth: '340px', focusAfterOpen: true }).setLngLat(lngLat).setDOMContent(body).addTo(map);
+  const popup = only(new maplibregl.Popup({ maxWidth: '340px', focusAfterOpen: true }).setLngLat(lngLat).setDOMContent(body).addTo(map));
   if (f.properties?.count !== undefined) {
     return popup;
   }
@@ -64,6 +72,17 @@ function popupContent(f, catLayer) {
     return h('p', {}, t('popup.cluster', { n: f.properties.count }));
   }
   return attributeList(f.properties ?? {}, catLayer);
+}
+
+/** Opens a popup for feature `id` of `layer`, read from OGC API – Features, at `lngLat`. */
+export async function itemPopup(map, cat, layer, id, lngLat) {
+  const catLayer = cat.get(layer);
+  const feature = await api(`/ogc/collections/${encodeURIComponent(layer)}/items/${encodeURIComponent(id)}`);
+  const label = catLayer?.label ? feature.properties?.[catLayer.label] : null;
+  const body = h('div', { class: 'popup-body' },
+    h('h3', {}, label ? `${tr(catLayer?.title)}: ${label}` : tr(catLayer?.title) || layer),
+    attributeList(feature.properties ?? {}, catLayer));
+  return only(new maplibregl.Popup({ maxWidth: '340px' }).setLngLat(lngLat).setDOMContent(body).addTo(map));
 }
 
 /** The topmost overlay feature under a point, or null. */

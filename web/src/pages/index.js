@@ -7,7 +7,7 @@ import { initLang, t } from '../lib/i18n.js';
 import { layerSwitcher, syncSwitcher } from '../lib/legend.js';
 import { catalogue, createMap, maplibregl } from '../lib/map.js';
 import { applyDefaults, applyLayers, bindPermalink, readHash } from '../lib/permalink.js';
-import { enablePopups } from '../lib/popup.js';
+import { enablePopups, itemPopup } from '../lib/popup.js';
 import { shell } from '../lib/shell.js';
 import { tableView } from '../lib/table.js';
 import { appealForm, filedCard } from './index/appeal.js';
@@ -42,16 +42,21 @@ async function main() {
     for (const b of [deputyBtn, appealBtn]) b.setAttribute('aria-pressed', String(b.dataset.mode === mode));
     map.getCanvas().style.cursor = mode ? 'crosshair' : '';
     marker.remove();
-    if (mode === 'deputy') deputyStart(panel, (p) => { placeMarker(p); lookupDeputy(panel, p); });
-    else if (mode === 'appeal') replace(panel, h('p', { class: 'mode-hint' }, t('mode.pick_point')));
-    else replace(panel);
+    if (mode === 'deputy') {
+      deputyStart(panel, (p) => { placeMarker(p); lookupDeputy(panel, p); });
+      panel.querySelector('.card')?.append(' ', centreButton());
+    } else if (mode === 'appeal') {
+      replace(panel, h('div', { class: 'card' }, h('p', { class: 'mode-hint' }, t('mode.pick_point')), centreButton()));
+    } else {
+      replace(panel);
+    }
   }
   function placeMarker(p) {
     marker.setLngLat([p.lon, p.lat]).addTo(map);
   }
-  map.on('click', (e) => {
-    if (!mode) return;
-    const p = { lon: e.lngLat.lng, lat: e.lngLat.lat };
+  // A place is picked by a click, or — from the keyboard — as the map
+  // centre after panning with the arrow keys.
+  function pickAt(p) {
     placeMarker(p);
     if (mode === 'deputy') lookupDeputy(panel, p);
     else if (mode === 'appeal') {
@@ -60,6 +65,14 @@ async function main() {
         onCancel: () => setMode(null),
       }).catch(showError);
     }
+  }
+  const centreButton = () => h('button', { type: 'button', class: 'secondary', on: { click: () => {
+    const c = map.getCenter();
+    pickAt({ lon: c.lng, lat: c.lat });
+  } } }, t('mode.use_centre'));
+  map.on('click', (e) => {
+    if (!mode) return;
+    pickAt({ lon: e.lngLat.lng, lat: e.lngLat.lat });
   });
   function setButtons() {
     for (const b of [deputyBtn, appealBtn]) b.setAttribute('aria-pressed', 'false');
@@ -82,7 +95,13 @@ async function main() {
     } else if (Number.isFinite(hit.lon) && Number.isFinite(hit.lat)) {
       map.flyTo({ center: [hit.lon, hit.lat], zoom: 17 });
     }
-    if (Number.isFinite(hit.lon) && Number.isFinite(hit.lat)) placeMarker({ lon: hit.lon, lat: hit.lat });
+    if (Number.isFinite(hit.lon) && Number.isFinite(hit.lat)) {
+      placeMarker({ lon: hit.lon, lat: hit.lat });
+      // A feature of a map layer opens with its public attributes.
+      if (cat.get(hit.layer)?.geometry_type !== 'None') {
+        itemPopup(map, cat, hit.layer, hit.id, [hit.lon, hit.lat]).catch(showError);
+      }
+    }
   }
 
   const track = new URLSearchParams(location.search).get('track');

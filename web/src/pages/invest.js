@@ -150,8 +150,12 @@ async function main() {
     try {
       const res = await api('/api/analytics/investment_search', { query: { ...query, f: 'geojson' } });
       rows = res.features.map((f) => ({ ...f.properties, id: f.id ?? f.properties.id, geometry: f.geometry }));
-      // The map shows exactly the sites found.
+      // The map shows exactly the sites found, and the free plots of the area asked for.
       restrict(map, 'investment_sites', ['in', ['id'], ['literal', rows.map((r) => Number(r.id))]], original);
+      const area = [];
+      if (query.min_area_ha) area.push(['>=', ['to-number', ['get', 'area_ha'], 0], Number(query.min_area_ha)]);
+      if (query.max_area_ha) area.push(['<=', ['to-number', ['get', 'area_ha'], 0], Number(query.max_area_ha)]);
+      restrict(map, 'land_plots', area.length ? ['all', LAYER_FILTERS.land_plots, ...area] : LAYER_FILTERS.land_plots, original);
       replace(results,
         h('h2', {}, t('invest.results', { n: rows.length })),
         h('ul', { class: 'site-list' }, rows.map((r) => h('li', { dataset: { site: String(r.id) } },

@@ -47,18 +47,23 @@ async function render(main, me) {
   ]);
   const titles = Object.fromEntries(layerDoc.attributes.map((a) => [a.name, pick(a.title)]));
   const executorName = new Map((executors.features ?? []).map((f) => [f.id, (lang() === 'en' && f.properties.name_en) || f.properties.name]));
-  const state = { queue: me.roles.includes('appeals_operator') ? 'new' : 'work', executor: '', appeals: [], selected: null };
+  // An executor starts on its own department's open appeals (it also sees
+  // the public ones of others).
+  const ownExecutor = me.roles.includes('executor') && me.executor_id ? String(me.executor_id) : '';
+  const state = { queue: me.roles.includes('appeals_operator') ? 'new' : 'work', executor: ownExecutor, appeals: [], selected: null };
 
   const queueId = nextId('queue');
   const execId = nextId('exec');
   const queueSel = h('select', { id: queueId, name: 'queue' },
     Object.keys(QUEUES).map((k) => h('option', { value: k, selected: k === state.queue }, t(`office.q.${k}`))));
   const execSel = h('select', { id: execId, name: 'executor' }, h('option', { value: '' }, t('office.anyExecutor')),
-    [...executorName].map(([id, name]) => h('option', { value: id }, name)));
+    [...executorName].map(([id, name]) => h('option', { value: id, selected: String(id) === state.executor }, name)));
   const msg = h('p', { class: 'status', role: 'status', 'aria-live': 'polite' });
   const listBox = h('div', { id: 'queue-list' });
   const summaryBox = h('div', { id: 'overdue-summary' });
   const detail = h('div', { id: 'appeal' }, h('p', { class: 'muted' }, t('office.pick')));
+  // Outside the card: it outlives the card's redraw after a move.
+  const moveResult = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'move-result' });
   const mapBox = h('div', { class: 'map', id: 'map', role: 'region', 'aria-label': t('office.map') });
   const table = tableView({
     columns: [
@@ -80,7 +85,7 @@ async function render(main, me) {
         msg, listBox),
       h('div', { class: 'office-map' }, mapBox), table.element,
       panel(t('office.summary'), summaryBox)),
-    h('div', {}, panel(t('office.transition'), detail))));
+    h('div', {}, panel(t('office.transition'), moveResult, detail))));
 
   const map = await createMap(mapBox);
   map.addSource('appeals', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
@@ -158,7 +163,8 @@ async function render(main, me) {
     }
   }
 
-  async function open(id) {
+  async function open(id, keepResult = false) {
+    if (!keepResult) status(moveResult, '');
     state.selected = Number(id);
     drawList(state.appeals.length);
     drawPoints(false);
@@ -208,12 +214,11 @@ async function render(main, me) {
       duplicate: h('div', {}, h('label', { for: ids.dup }, t('office.duplicateOf')), h('input', { id: ids.dup, name: 'duplicate_of', type: 'number', step: '1' })),
       forwarded: h('div', {}, h('label', { for: ids.fwd }, t('office.forwardedTo')), h('input', { id: ids.fwd, name: 'forwarded_to' })),
     };
-    const result = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'move-result' });
     const form = h('form', { id: 'transition-form' },
       h('label', { for: ids.to }, t('office.to')), to,
       Object.entries(extra).map(([k, el]) => { el.dataset.for = k; return el; }),
       commentLabel, comment,
-      h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, t('office.move'))), result);
+      h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, t('office.move'))));
     const sync = () => {
       for (const [k, el] of Object.entries(extra)) el.hidden = to.value !== k;
       commentLabel.textContent = to.value === 'answered' ? t('office.answer') : to.value === 'rejected' ? t('office.reason') : t('office.comment');
@@ -233,13 +238,12 @@ async function render(main, me) {
       if (to.value === 'forwarded' && form.forwarded_to.value.trim()) body.forwarded_to = form.forwarded_to.value.trim();
       try {
         await request('POST', `/api/appeals/${a.id}/transitions`, { json: body });
-        status(msg, t('office.moved', { from: stat(a.status), to: stat(body.to) }), 'ok');
+        status(moveResult, t('office.moved', { from: stat(a.status), to: stat(body.to) }), 'ok');
         await loadQueue(false);
-        await open(a.id);
-        status(document.getElementById('move-result'), t('office.moved', { from: stat(a.status), to: stat(body.to) }), 'ok');
+        await open(a.id, true);
         loadSummary();
       } catch (e) {
-        status(result, t('office.refused', { detail: e instanceof ApiError ? e.message : String(e) }), 'error');
+        status(moveResult, t('office.refused', { detail: e instanceof ApiError ? e.message : String(e) }), 'error');
       }
     });
     return form;
