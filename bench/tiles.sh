@@ -6,6 +6,8 @@
 #
 #   bench/tiles.sh                 # scale 10, z12–z16, 20 s per run
 #   SCALE=1 DURATION=10 bench/tiles.sh
+#   ENGINES="postgis rust" (default) runs our server once per tile engine
+#   (land_plots' `tile_engine`, set in a copy of layers/).
 #
 # Needs: wrk (apt), martin (`cargo install martin@1.14.0 --locked
 # --no-default-features --features postgres`), pgbench (postgresql-15),
@@ -18,6 +20,7 @@ SCALE=${SCALE:-10}
 DURATION=${DURATION:-20}
 ZOOMS=${ZOOMS:-12-16}
 CONCURRENCY=${CONCURRENCY:-"1 8 32"}
+ENGINES=${ENGINES:-"postgis rust"}
 OURS_PORT=${OURS_PORT:-18080}
 MARTIN_PORT=${MARTIN_PORT:-13000}
 OUT=bench/out
@@ -57,6 +60,12 @@ SELECT id, geom, cadastral_number::text AS cadastral_number, area_ha::float8 AS 
        purpose_code, ownership, use_status, address
 FROM land_plots WHERE deleted_at IS NULL;
 SQL
+
+# One copy of layers/ per tile engine, land_plots set to it.
+for e in $ENGINES; do
+  rm -rf "$OUT/layers-$e"; cp -r layers "$OUT/layers-$e"
+  sed -i '/^tile_engine = /d; s/^maxzoom = \(.*\)$/maxzoom = \1\ntile_engine = "'"$e"'"/' "$OUT/layers-$e/land_plots.toml"
+done
 
 # --- the tile list: every tile of ZOOMS over the city ---------------------------
 ZMIN=${ZOOMS%-*}; ZMAX=${ZOOMS#*-}
@@ -113,8 +122,8 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-start_ours() { # cache MB
-  GEOPORTAL_TILE_CACHE_MB=$1 $GP serve --listen "127.0.0.1:$OURS_PORT" > "$OUT/ours.log" 2>&1 &
+start_ours() { # cache MB, engine
+  GEOPORTAL_TILE_CACHE_MB=$1 GEOPORTAL_LAYERS_DIR="$OUT/layers-$2" $GP serve --listen "127.0.0.1:$OURS_PORT" > "$OUT/ours.log" 2>&1 &
   PIDS+=($!); OURS_PID=$!; wait_port "$OURS_PORT"
 }
 start_martin() { # cache MB
@@ -153,24 +162,38 @@ YAML
 }
 
 echo "== uncached"
-start_ours 0;   run geoportal-uncached "$OURS_PORT" "$OUT/paths-ours.txt";   kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
+for e in $ENGINES; do
+  start_ours 0 "$e"; run "geoportal-$e-uncached" "$OURS_PORT" "$OUT/paths-ours.txt"; kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
+done
 if [ -n "$MARTIN" ]; then
   start_martin 0; run martin-uncached "$MARTIN_PORT" "$OUT/paths-martin.txt"; kill "$MARTIN_PID"; wait "$MARTIN_PID" 2>/dev/null || true
 fi
 
 echo "== cached (warmed with every tile first)"
-start_ours 1024;   warm "$OURS_PORT" "$OUT/paths-ours.txt";     run geoportal-cached "$OURS_PORT" "$OUT/paths-ours.txt"
+for e in $ENGINES; do
+  start_ours 1024 "$e"; warm "$OURS_PORT" "$OUT/paths-ours.txt"; run "geoportal-$e-cached" "$OURS_PORT" "$OUT/paths-ours.txt"
+  kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true
+done
 if [ -n "$MARTIN" ]; then
   start_martin 1024; warm "$MARTIN_PORT" "$OUT/paths-martin.txt"; run martin-cached "$MARTIN_PORT" "$OUT/paths-martin.txt"
 fi
 
 echo "== content at z14–16 (same ids, attributes, geometry on the 4096 grid)"
-if [ -z "$MARTIN" ]; then
-  echo "content check skipped: no martin" | tee -a "$RESULTS"
-elif python3 -c 'import mapbox_vector_tile' 2>/dev/null; then
-  python3 bench/compare.py "http://127.0.0.1:$OURS_PORT/tiles/land_plots" "http://127.0.0.1:$MARTIN_PORT/land_plots" "$OUT/tiles.txt" | tee -a "$RESULTS"
+if ! python3 -c 'import mapbox_vector_tile' 2>/dev/null; then
+  echo "content check skipped: pip install mapbox-vector-tile" | tee -a "$RESULTS"
 else
-  echo "skipped: pip install mapbox-vector-tile" | tee -a "$RESULTS"
+  # Each engine against martin, or the Rust engine against the PostGIS one.
+  set -- $ENGINES
+  start_ours 0 "$1"; A_PID=$OURS_PID
+  if [ -n "$MARTIN" ]; then
+    python3 bench/compare.py "http://127.0.0.1:$OURS_PORT/tiles/land_plots" "http://127.0.0.1:$MARTIN_PORT/land_plots" "$OUT/tiles.txt" | sed "s/^/$1 vs martin: /" | tee -a "$RESULTS"
+  fi
+  if [ $# -gt 1 ]; then
+    OURS_PORT_A=$OURS_PORT; OURS_PORT=$((OURS_PORT + 1)); start_ours 0 "$2"
+    python3 bench/compare.py "http://127.0.0.1:$OURS_PORT_A/tiles/land_plots" "http://127.0.0.1:$OURS_PORT/tiles/land_plots" "$OUT/tiles.txt" | sed "s/^/$1 vs $2: /" | tee -a "$RESULTS"
+    kill "$OURS_PID"; wait "$OURS_PID" 2>/dev/null || true; OURS_PORT=$OURS_PORT_A
+  fi
+  kill "$A_PID"; wait "$A_PID" 2>/dev/null || true
 fi
 cleanup; PIDS=()
 
@@ -184,7 +207,8 @@ cat > "$OUT/floor.sql" <<SQL
 \\set i random(1, $N)
 SELECT (SELECT ST_AsMVT(q, 'land_plots', 4096, '__geom', '__id') FROM (
   SELECT t.id AS __id, ST_AsMVTGeom(ST_Transform(t.geom, 3857), ST_TileEnvelope(b.z, b.x, b.y), 4096, 64, true) AS __geom,
-         t.cadastral_number::text AS cadastral_number, t.area_ha::float8 AS area_ha, t.purpose_code, t.ownership, t.use_status, t.address
+         CASE WHEN b.z >= 14 THEN t.cadastral_number::text END AS cadastral_number, t.area_ha::float8 AS area_ha,
+         t.purpose_code, t.ownership, t.use_status, CASE WHEN b.z >= 14 THEN t.address END AS address
   FROM land_plots t
   WHERE t.geom && ST_Transform(ST_TileEnvelope(b.z, b.x, b.y, margin => 64.0 / 4096), 4326) AND t.deleted_at IS NULL AND b.z >= 13
 ) q WHERE q.__geom IS NOT NULL) FROM bench_tiles b WHERE b.i = :i;

@@ -90,40 +90,43 @@ CREATE FUNCTION analytics_place_of(p geometry, layer text) RETURNS bigint
            END
 $$;
 
--- The row of analytics_places of one feature.
-CREATE FUNCTION analytics_place(tbl text, id bigint, geom geometry) RETURNS analytics_places
-    LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT tbl, id, x.pt,
-           analytics_place_of(x.pt, 'electoral_districts'),
-           analytics_place_of(x.pt, 'admin_districts'),
-           analytics_place_of(x.pt, 'price_zones'),
-           CASE WHEN GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON')
-                THEN ST_Area(geom) * (6371008.8 * pi() / 180) ^ 2 * cos(radians(ST_Y(x.pt))) ELSE 0 END
-    FROM (SELECT ST_PointOnSurface(geom) AS pt) x
+-- The computed area (spherical estimate, m²) of a polygon; 0 otherwise.
+CREATE FUNCTION analytics_area_m2(geom geometry, pt geometry) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN GeometryType(geom) IN ('POLYGON', 'MULTIPOLYGON')
+                THEN ST_Area(geom) * (6371008.8 * pi() / 180) ^ 2 * cos(radians(ST_Y(pt))) ELSE 0 END
 $$;
 
 -- During a bulk load the tables have no statistics yet (rows written in
 -- the same transaction), and the planner could scan analytics_places once
 -- per new row — quadratic. Sequential scans are therefore off inside these
 -- functions: every lookup goes through the primary key or a GiST index
--- (the transition tables are read as they are, and joined by hash).
+-- (the transition tables are read as they are, and joined by hash); JIT
+-- too, which those inflated costs would switch on. The expressions are
+-- written out (no composite-returning function per row: 100× slower).
 CREATE FUNCTION analytics_places_changed() RETURNS trigger LANGUAGE plpgsql
-SET enable_seqscan = off AS $$
+SET enable_seqscan = off SET jit = off AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         DELETE FROM analytics_places ap USING old_rows o WHERE ap.tbl = TG_TABLE_NAME AND ap.id = o.id;
     ELSIF TG_OP = 'INSERT' THEN
-        INSERT INTO analytics_places AS ap
-        SELECT p.* FROM new_rows n, LATERAL analytics_place(TG_TABLE_NAME, n.id, n.geom) p
+        INSERT INTO analytics_places AS ap (tbl, id, pt, electoral_id, admin_id, zone_id, m2)
+        SELECT TG_TABLE_NAME, x.id, x.pt,
+               analytics_place_of(x.pt, 'electoral_districts'), analytics_place_of(x.pt, 'admin_districts'),
+               analytics_place_of(x.pt, 'price_zones'), analytics_area_m2(x.geom, x.pt)
+        FROM (SELECT n.id, n.geom, ST_PointOnSurface(n.geom) AS pt FROM new_rows n OFFSET 0) x
         ON CONFLICT (tbl, id) DO UPDATE
             SET pt = excluded.pt, electoral_id = excluded.electoral_id, admin_id = excluded.admin_id,
                 zone_id = excluded.zone_id, m2 = excluded.m2;
     ELSE
         -- only the rows whose geometry (or id) changed
-        INSERT INTO analytics_places AS ap
-        SELECT p.* FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id,
-               LATERAL analytics_place(TG_TABLE_NAME, n.id, n.geom) p
-        WHERE o.id IS NULL OR ST_AsEWKB(n.geom) <> ST_AsEWKB(o.geom)
+        INSERT INTO analytics_places AS ap (tbl, id, pt, electoral_id, admin_id, zone_id, m2)
+        SELECT TG_TABLE_NAME, x.id, x.pt,
+               analytics_place_of(x.pt, 'electoral_districts'), analytics_place_of(x.pt, 'admin_districts'),
+               analytics_place_of(x.pt, 'price_zones'), analytics_area_m2(x.geom, x.pt)
+        FROM (SELECT n.id, n.geom, ST_PointOnSurface(n.geom) AS pt
+              FROM new_rows n LEFT JOIN old_rows o ON o.id = n.id
+              WHERE o.id IS NULL OR ST_AsEWKB(n.geom) <> ST_AsEWKB(o.geom) OFFSET 0) x
         ON CONFLICT (tbl, id) DO UPDATE
             SET pt = excluded.pt, electoral_id = excluded.electoral_id, admin_id = excluded.admin_id,
                 zone_id = excluded.zone_id, m2 = excluded.m2;
@@ -141,7 +144,7 @@ END $$;
 
 -- Runs after the row triggers of migration 0040 have renewed the pieces.
 CREATE FUNCTION analytics_places_districts_changed() RETURNS trigger LANGUAGE plpgsql
-SET enable_seqscan = off AS $$
+SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     ext box2d;
     col text := CASE TG_TABLE_NAME WHEN 'electoral_districts' THEN 'electoral_id'
@@ -199,18 +202,25 @@ END $$;
 -- The features already there.
 ANALYZE analytics_pieces;
 SET LOCAL enable_seqscan = off;
-INSERT INTO analytics_places
-SELECT p.* FROM (
-    SELECT 'appeals' AS tbl, id, geom FROM appeals
-    UNION ALL SELECT 'land_plots', id, geom FROM land_plots
-    UNION ALL SELECT 'communal_property', id, geom FROM communal_property
-    UNION ALL SELECT 'energy_objects', id, geom FROM energy_objects
-    UNION ALL SELECT 'ad_structures', id, geom FROM ad_structures
-    UNION ALL SELECT 'temporary_structures', id, geom FROM temporary_structures
-    UNION ALL SELECT 'investment_sites', id, geom FROM investment_sites
-    UNION ALL SELECT 'budget_projects', id, geom FROM budget_projects
-) t, LATERAL analytics_place(t.tbl, t.id, t.geom) p;
+SET LOCAL jit = off;
+INSERT INTO analytics_places (tbl, id, pt, electoral_id, admin_id, zone_id, m2)
+SELECT x.tbl, x.id, x.pt,
+       analytics_place_of(x.pt, 'electoral_districts'), analytics_place_of(x.pt, 'admin_districts'),
+       analytics_place_of(x.pt, 'price_zones'), analytics_area_m2(x.geom, x.pt)
+FROM (
+    SELECT t.tbl, t.id, t.geom, ST_PointOnSurface(t.geom) AS pt FROM (
+        SELECT 'appeals' AS tbl, id, geom FROM appeals
+        UNION ALL SELECT 'land_plots', id, geom FROM land_plots
+        UNION ALL SELECT 'communal_property', id, geom FROM communal_property
+        UNION ALL SELECT 'energy_objects', id, geom FROM energy_objects
+        UNION ALL SELECT 'ad_structures', id, geom FROM ad_structures
+        UNION ALL SELECT 'temporary_structures', id, geom FROM temporary_structures
+        UNION ALL SELECT 'investment_sites', id, geom FROM investment_sites
+        UNION ALL SELECT 'budget_projects', id, geom FROM budget_projects
+    ) t OFFSET 0
+) x;
 RESET enable_seqscan;
+RESET jit;
 ANALYZE analytics_places;
 
 -- Appeals in administrative districts: the stored assignment instead of a

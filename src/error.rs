@@ -140,6 +140,9 @@ fn database_status(e: &sqlx::Error) -> StatusCode {
             // representation, datetime format or field, numeric out of range,
             // invalid parameter value (e.g. an unknown SRID)
             Some("22P02") | Some("22007") | Some("22008") | Some("22003") | Some("22023") => StatusCode::BAD_REQUEST,
+            // text PostgreSQL cannot hold: a NUL byte, a character the
+            // encoding lacks
+            Some("22021") | Some("22P05") => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         },
         _ => StatusCode::INTERNAL_SERVER_ERROR,

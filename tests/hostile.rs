@@ -445,6 +445,10 @@ async fn a_million_vertices_are_refused_cleanly() {
         .unwrap();
     let (status, ct, body) = send(&app, req).await;
     let elapsed = started.elapsed();
+    eprintln!(
+        "a million vertices as an import: {status} in {elapsed:?}: {}",
+        String::from_utf8_lossy(&body[..body.len().min(300)])
+    );
     assert!(
         status.is_client_error(),
         "import: {status} {}",

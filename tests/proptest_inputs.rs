@@ -155,7 +155,7 @@ fn literal(t: AttrType) -> BoxedStrategy<String> {
 /// One valid condition on an attribute of `layer`.
 fn condition(layer: &Layer) -> BoxedStrategy<String> {
     let mut options: Vec<BoxedStrategy<String>> = Vec::new();
-    for a in &layer.attributes {
+    for a in layer.attributes.iter().filter(|a| a.read.allows(&[Role::Admin])) {
         let t = a.attr_type;
         if matches!(t, AttrType::Json | AttrType::StringList) {
             options.push(Just(format!("{} IS NULL", a.name)).boxed());

@@ -553,6 +553,22 @@ async fn reads_go_to_the_replica_writes_to_the_primary_and_nothing_is_served_sta
             assert_eq!(item_address(app, fid, None, &[]).await, "direct street 2");
         }
     }
+    // A register without geometry (no tiles) tells of its changes too
+    // (migration 0110): its read floor rises on the other instance.
+    let tariffs_before = b.replicas.table_floor("tariffs");
+    sqlx::query("UPDATE tariffs SET price_uah = price_uah + 1 WHERE id = (SELECT min(id) FROM tariffs)")
+        .execute(&primary)
+        .await
+        .unwrap();
+    let heard = Instant::now();
+    while b.replicas.table_floor("tariffs") <= tariffs_before {
+        assert!(
+            heard.elapsed() < Duration::from_secs(1),
+            "B never heard of the tariff change"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(b.replicas.table_floor("tariffs") > replay_lsn(&replica).await);
     let (stale_replica, _) = b.replicas.reads();
     let still: String = sqlx::query_scalar("SELECT coalesce(address, '') FROM land_plots WHERE id = $1")
         .bind(fid)

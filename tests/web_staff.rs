@@ -78,13 +78,13 @@ async fn editor_edits_a_land_plot_end_to_end() {
     .await
     .unwrap();
     assert!(same_shape, "editing the address did not move the plot");
-    let imported: i64 = sqlx::query_scalar("SELECT count(*) FROM land_plots WHERE cadastral_number LIKE '1810100000:01:978:%'")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
+    let imported: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM land_plots WHERE cadastral_number LIKE '1810100000:01:978:%'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(imported, 0, "a dry run and a rejected import write nothing");
 }
-
 
 /// The office: an operator's queue lists new appeals on the map and in the
 /// table, deadlines are highlighted, the card shows the author's contact,
@@ -135,7 +135,11 @@ async fn office_queues_and_transitions() {
     .await
     .unwrap();
     assert!(
-        moves.contains(&("submitted".into(), "registered".into(), Some("Зареєстровано в тесті".into()))),
+        moves.contains(&(
+            "submitted".into(),
+            "registered".into(),
+            Some("Зареєстровано в тесті".into())
+        )),
         "{moves:?}"
     );
     assert!(

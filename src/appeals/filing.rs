@@ -180,7 +180,11 @@ async fn read_multipart(mut multipart: Multipart) -> AppResult<(NewAppeal, Vec<C
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    // The limit may be found under several layers of body wrapping, which
+    // `status()` does not look through.
+    let over_limit = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+        .any(|e| e.is::<http_body_util::LengthLimitError>());
+    if over_limit || e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge("an appeal with its photos may be at most 52 MB".into())
     } else {
         AppError::BadRequest(e.body_text())

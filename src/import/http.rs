@@ -72,7 +72,17 @@ pub async fn limit_bodies(State(config): State<Arc<Config>>, req: Request, next:
         return too_large(limit);
     }
     let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
-    next.run(req).await
+    let response = next.run(req).await;
+    // An extractor that hit the limit while reading answers 413 in plain
+    // text; every 413 is a problem document.
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_problem {
+        return too_large(limit);
+    }
+    response
 }
 
 /// Query parameters (multipart text fields of the same names also count).

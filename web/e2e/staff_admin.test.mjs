@@ -57,6 +57,13 @@ test('an admin makes a user, issues a key and edits the registers', async () => 
 
   // Layers: the list says which are published.
   assert.ok(await page.locator('#layers tr[data-published=true]').count() > 0);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'staff-admin');
+  // The English switch (remembered across the staff pages).
+  await page.getByRole('button', { name: 'Switch to English' }).click();
+  await page.locator('h1', { hasText: 'Administration' }).waitFor();
+  await page.locator('.staff-main[data-ready=true]').waitFor();
+  await page.goto('/office');
+  await page.locator('h1', { hasText: 'Appeals office' }).waitFor();
   assert.deepEqual(errors, [], `no console errors (answers: ${failed.join('; ')})`);
 });

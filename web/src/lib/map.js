@@ -129,7 +129,10 @@ export async function buildStyle({ overlay = 'public.json', only = null, generic
   const [p, cat] = await Promise.all([portal(), catalogue()]);
   let base;
   if (p.basemap_url) {
-    base = await api(p.basemap_url);
+    // Another origin: a plain request, never our bearer token.
+    const res = await fetch(p.basemap_url, { credentials: 'omit' });
+    if (!res.ok) throw new Error(`${p.basemap_url}: HTTP ${res.status}`);
+    base = await res.json();
   } else {
     base = await api('/styles/basemap.json');
   }

@@ -40,7 +40,8 @@ async function categoryTitles() {
 
 function summarySection(s, titles) {
   const a = s.appeals ?? {};
-  const byStatus = Object.entries(a.by_status ?? {}).map(([k, v]) => ({ key: k, label: valueLabel(k), value: v }));
+  const byStatus = Object.entries(a.by_status ?? {}).map(([k, v]) => ({ key: k, label: valueLabel(k), value: v }))
+    .sort((x, y) => y.value - x.value);
   const byCategory = Object.entries(a.by_category ?? {}).map(([k, v]) => ({ key: k, label: titles.get(k) ?? k, value: v }))
     .sort((x, y) => y.value - x.value);
   const p = s.property ?? {};

@@ -276,7 +276,10 @@ async function render(main, me) {
     close();
     drawing.setType(state.layer.geometry_type);
     fill(importBox, importPanel(state.layer, { onImported: () => loadFeatures() }));
-    mapBox.hidden = !hasGeometry();
+    // A register has no map: its rows are picked from the table.
+    mapBox.parentElement.hidden = !hasGeometry();
+    if (!hasGeometry()) table.toggle(true);
+    else map.resize();
     if (hasGeometry()) {
       try {
         const coll = await get(`/ogc/collections/${encodeURIComponent(state.layer.id)}`);

@@ -15,6 +15,13 @@ import { deputyStart, lookupDeputy } from './index/deputy.js';
 import { searchForm } from './index/search.js';
 import { trackPanel } from './index/track.js';
 
+/** A point of a GeoJSON geometry, where its popup opens. */
+function firstPoint(g) {
+  let c = g?.coordinates;
+  while (Array.isArray(c) && Array.isArray(c[0])) c = c[0];
+  return Array.isArray(c) && c.length >= 2 ? c : null;
+}
+
 async function main() {
   initLang('uk');
   const search = searchForm({ catalogue, onPick: (hit) => pick(hit) });
@@ -60,12 +67,17 @@ async function main() {
     placeMarker(p);
     if (mode === 'deputy') lookupDeputy(panel, p);
     else if (mode === 'appeal') {
+      if (appeal && panel.contains(appeal.form)) {
+        appeal.setPoint(p);
+        return;
+      }
       appealForm(panel, p, {
         onFiled: (filed) => { mode = null; setButtons(); filedCard(panel, filed); },
         onCancel: () => setMode(null),
-      }).catch(showError);
+      }).then((ctl) => { appeal = ctl; }).catch(showError);
     }
   }
+  let appeal = null;
   const centreButton = () => h('button', { type: 'button', class: 'secondary', on: { click: () => {
     const c = map.getCenter();
     pickAt({ lon: c.lng, lat: c.lat });
@@ -80,7 +92,13 @@ async function main() {
   }
   enablePopups(map, cat, { enabled: () => !mode });
 
-  const table = tableView(map, cat);
+  // A row of the table opens the feature's popup (keyboard users reach features this way).
+  const table = tableView(map, cat, {
+    onRow: (f) => {
+      const c = firstPoint(f.geometry);
+      if (c && f.id !== undefined && f.id !== null) itemPopup(map, cat, f.layer, f.id, c).catch(showError);
+    },
+  });
   const switcher = layerSwitcher(map, cat, { onChange: () => { writeHash(); table.refresh(); } });
   syncSwitcher(switcher, map);
   replace(sidebar,

@@ -1,12 +1,9 @@
-// The staff pages' map: MapLibre with a basemap drawn from OUR base layers'
-// vector tiles (no internet, no external basemap), and the bearer token sent
-// with tile requests so staff see what their roles may see.
-import 'maplibre-gl/dist/maplibre-gl.css';
-import * as maplibregl from 'maplibre-gl';
-import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
+// The staff pages' map: MapLibre with the portal's basemap drawn from OUR
+// base layers' vector tiles (no internet, no external basemap by default).
+// The portal's map factory (shared with the public pages) sets MapLibre's
+// worker URL; its basemap is the one every page draws.
+import { createMap as createPortalMap, maplibregl } from '../map.js';
 import { get, token } from './api.js';
-
-maplibregl.setWorkerUrl(workerUrl);
 
 const BASE = ['city_boundary', 'admin_districts', 'water', 'streets', 'buildings'];
 
@@ -42,25 +39,43 @@ export function basemapStyle(origin = location.origin, available = BASE) {
   return { version: 8, sources: {}, layers };
 }
 
+/** `#map=zoom/lat/lon` of a staff permalink, or null. */
+function viewFromHash() {
+  const m = /(?:^#|&)map=([\d.]+)\/(-?[\d.]+)\/(-?[\d.]+)/.exec(location.hash);
+  return m ? { zoom: Number(m[1]), center: [Number(m[3]), Number(m[2])] } : null;
+}
+
 /**
- * A map in `container`, resolved once its style is loaded. The view comes
- * from the `#map=zoom/lat/lon` permalink when present, else `bounds`.
+ * A map in `container`, resolved once its style is loaded: the portal's
+ * shared basemap (web/src/lib/map.js, styles/basemap.json from our base
+ * layers) without the public overlay; our own basemap style if that fails.
+ * The view comes from `#map=zoom/lat/lon` when present, else `bounds`.
  */
 export async function createMap(container, { bounds } = {}) {
+  const view = viewFromHash();
+  let map;
+  try {
+    map = await createPortalMap(container, { overlay: null, generic: false, view, bounds: bounds ?? null });
+  } catch {
+    map = await ownMap(container, view, bounds);
+  }
+  map.getCanvas().setAttribute('aria-label', container.getAttribute('aria-label') ?? 'map');
+  return map;
+}
+
+async function ownMap(container, view, bounds) {
   let available = BASE;
   try {
     const cat = await get('/tiles');
     available = (cat.layers ?? []).map((l) => l.id);
   } catch { /* the basemap falls back to a plain background */ }
-  const hasHash = /(^|&|#)map=/.test(location.hash);
   const map = new maplibregl.Map({
     container,
     style: basemapStyle(location.origin, available),
-    hash: 'map',
-    center: [0, 0],
-    zoom: 1,
+    center: view?.center ?? [0, 0],
+    zoom: view?.zoom ?? 1,
     attributionControl: false,
-    // Tiles and items of restricted layers need the signed-in user's token.
+    // Tiles of restricted layers need the signed-in user's token.
     transformRequest: (url) => {
       const tok = token();
       if (tok && url.startsWith(location.origin)) return { url, headers: { Authorization: `Bearer ${tok}` } };
@@ -69,14 +84,12 @@ export async function createMap(container, { bounds } = {}) {
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl(), 'bottom-left');
-  map.getCanvas().setAttribute('aria-label', container.getAttribute('aria-label') ?? 'map');
   await new Promise((resolve) => map.once('load', resolve));
-  if (!hasHash) {
+  if (!view) {
     let b = bounds;
     if (!b) {
       try {
-        const tj = await get('/tiles/city_boundary');
-        b = tj.bounds;
+        b = (await get('/tiles/city_boundary')).bounds;
       } catch { /* stay at the world view */ }
     }
     if (b && b.every(Number.isFinite)) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });

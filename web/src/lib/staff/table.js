@@ -28,11 +28,12 @@ export function tableView({ columns, rows, onRow }) {
         return h('td', {}, text);
       }))))));
   };
-  button.addEventListener('click', () => {
-    box.hidden = !box.hidden;
-    button.setAttribute('aria-expanded', String(!box.hidden));
-    button.textContent = box.hidden ? t('table.show') : t('table.hide');
+  const toggle = (open = box.hidden) => {
+    box.hidden = !open;
+    button.setAttribute('aria-expanded', String(open));
+    button.textContent = open ? t('table.hide') : t('table.show');
     refresh();
-  });
-  return { element: h('div', { class: 'table-wrap' }, button, box), refresh };
+  };
+  button.addEventListener('click', () => toggle());
+  return { element: h('div', { class: 'table-wrap' }, button, box), refresh, toggle };
 }

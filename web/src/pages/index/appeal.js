@@ -32,7 +32,9 @@ export function trackingPageUrl(trackingUrl) {
  * Renders the filing form for `point` ({lon, lat}) into `panel`;
  * `onFiled(filed)` after a successful filing, `onCancel()` on cancel.
  */
-export async function appealForm(panel, point, { onFiled, onCancel }) {
+export async function appealForm(panel, start, { onFiled, onCancel }) {
+  // Another click on the map moves the place; what was typed stays.
+  const point = { ...start };
   let services = [];
   try {
     services = await categories();
@@ -61,6 +63,9 @@ export async function appealForm(panel, point, { onFiled, onCancel }) {
   const submit = h('button', { type: 'submit' }, t('appeal.submit'));
   const formError = h('div', { class: 'form-error', role: 'alert' });
   const nearbyBox = h('div', { class: 'nearby', 'aria-live': 'polite' });
+  const pointHint = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const showPoint = () => { pointHint.textContent = t('appeal.point', { lat: point.lat.toFixed(5), lon: point.lon.toFixed(5) }); };
+  showPoint();
   const rest = h('div', { class: 'appeal-rest' },
     field(t('appeal.description'), description),
     field(t('appeal.address'), address),
@@ -76,7 +81,7 @@ export async function appealForm(panel, point, { onFiled, onCancel }) {
 
   const form = h('form', { class: 'card appeal-form', novalidate: true, 'aria-labelledby': 'appeal-heading' },
     h('h2', { id: 'appeal-heading' }, t('appeal.title')),
-    h('p', { class: 'hint' }, t('appeal.point', { lat: point.lat.toFixed(5), lon: point.lon.toFixed(5) })),
+    pointHint,
     field(t('appeal.kind'), kindSelect),
     field(t('appeal.category'), catSelect),
     nearbyBox,
@@ -84,7 +89,7 @@ export async function appealForm(panel, point, { onFiled, onCancel }) {
 
   // Duplicates first: after a category is picked, open public appeals of it
   // around the point are listed, and the rest of the form waits for "continue".
-  catSelect.addEventListener('change', async () => {
+  const checkNearby = async () => {
     replace(nearbyBox);
     rest.hidden = false;
     if (!catSelect.value) return;
@@ -104,7 +109,8 @@ export async function appealForm(panel, point, { onFiled, onCancel }) {
       rest.hidden = false;
       showError(err);
     }
-  });
+  };
+  catSelect.addEventListener('change', checkNearby);
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -141,6 +147,15 @@ export async function appealForm(panel, point, { onFiled, onCancel }) {
   });
   replace(panel, form);
   catSelect.focus();
+  return {
+    form,
+    setPoint(p) {
+      point.lon = p.lon;
+      point.lat = p.lat;
+      showPoint();
+      checkNearby();
+    },
+  };
 }
 
 /** The answer to a filing: the number, the deadline, who handles it, and the private tracking link. */
