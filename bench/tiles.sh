@@ -38,8 +38,11 @@ if [ ! -x "$MARTIN" ]; then
   MARTIN=""
 fi
 
-cargo build --release --locked -q
-GP=./target/release/geoportal
+# GP=path/to/geoportal uses that build instead of building one.
+if [ -z "${GP:-}" ]; then
+  cargo build --release --locked -q
+  GP=./target/release/geoportal
+fi
 
 # --- the data: the demo city at SCALE in a cluster of its own ------------------
 $GP db start >/dev/null

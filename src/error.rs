@@ -244,6 +244,11 @@ impl IntoResponse for AppError {
                     HeaderValue::from(retry_after_secs.max(&1).to_owned()),
                 );
             }
+            AppError::Unavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            }
             AppError::Database(_) | AppError::Internal(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 response
                     .headers_mut()
