@@ -156,6 +156,7 @@ async fn open(config: &Config) -> anyhow::Result<Database> {
 async fn load_registry(config: &Config, db: &Database) -> anyhow::Result<Registry> {
     let registry = Registry::load_dir(&config.layers_dir)?;
     registry::check_against_database(&registry, &db.pool).await?;
+    geoportal::api::publication::load(&registry, &db.pool).await?;
     Ok(registry)
 }
 
@@ -204,7 +205,7 @@ async fn with_database(config: &Config, db: &Database, command: Command) -> anyh
                     "{:<22} {:<16} published={:<5} {}",
                     layer.id,
                     layer.geometry.geometry_type.postgis_name(),
-                    layer.published,
+                    layer.is_published(),
                     layer.title.en
                 );
             }

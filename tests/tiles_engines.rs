@@ -35,6 +35,8 @@ struct Shape {
     length: f64,
     perimeter: f64,
     kind: i32,
+    /// OGC-valid (geo's check): PostGIS makes polygons valid after the snap.
+    valid: bool,
     /// Vertices and segments (polygon rings, lines; points as 0-length).
     vertices: Vec<(f64, f64)>,
     segments: Vec<((f64, f64), (f64, f64))>,
@@ -102,7 +104,12 @@ fn shapes(t: &geozero::mvt::Tile, name: &str) -> BTreeMap<u64, (BTreeMap<String,
         if segments.is_empty() {
             segments = vertices.iter().map(|v| (*v, *v)).collect();
         }
+        let valid = {
+            use geo::Validation;
+            g.is_valid()
+        };
         let shape = Shape {
+            valid,
             vertices,
             segments,
             perimeter,
@@ -125,6 +132,7 @@ async fn the_rust_engine_makes_the_tiles_postgis_makes() {
         ..Viewer::default()
     };
     let (mut tiles, mut features, mut worst) = (0, 0, 0.0f64);
+    let mut invalid = (0, 0);
     for l in registry.all().iter().filter(|l| l.has_geometry()) {
         let pg = [with_engine(l, TileEngine::Postgis)];
         let rs = [with_engine(l, TileEngine::Rust)];
@@ -188,11 +196,17 @@ async fn the_rust_engine_makes_the_tiles_postgis_makes() {
                         sb.length
                     );
                 }
+                invalid.0 += fa.values().filter(|(_, s)| !s.valid).count();
+                invalid.1 += fb.values().filter(|(_, s)| !s.valid).count();
                 tiles += 1;
                 features += fa.len();
             }
         }
     }
-    eprintln!("{tiles} tiles, {features} features, outlines at most {worst:.2} units apart");
+    eprintln!(
+        "{tiles} tiles, {features} features, outlines at most {worst:.2} units apart; \
+         invalid geometries: PostGIS engine {}, Rust engine {}",
+        invalid.0, invalid.1
+    );
     assert!(tiles > 100 && features > 2000, "{tiles} tiles, {features} features");
 }

@@ -79,6 +79,8 @@ impl std::ops::Deref for Layer {
 pub struct Registry {
     layers: Vec<Arc<Layer>>,
     by_id: BTreeMap<String, usize>,
+    /// Set once the publication listener of this registry runs (src/api/publication.rs).
+    publication_listener: std::sync::OnceLock<()>,
 }
 
 impl Registry {
@@ -158,6 +160,23 @@ impl Registry {
     /// The layers a user with `roles` may see (the public passes `&[]`).
     pub fn visible_to<'a>(&'a self, roles: &'a [Role]) -> impl Iterator<Item = &'a Arc<Layer>> {
         self.layers.iter().filter(move |l| l.visible_to(roles))
+    }
+
+    /// Sets the run-time publication override of layer `id` (`None`: the
+    /// file's `published` decides again). False for an unknown layer.
+    pub fn set_publication(&self, id: &str, value: Option<bool>) -> bool {
+        match self.get(id) {
+            Some(layer) => {
+                layer.publication.set(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True for the first caller only: one publication listener per registry.
+    pub fn claim_publication_listener(&self) -> bool {
+        self.publication_listener.set(()).is_ok()
     }
 
     /// The visible layer with this id, or None — an unpublished layer does not

@@ -302,6 +302,10 @@ pub struct LayerDef {
     /// Roles that see the layer even when it is not published.
     #[serde(default)]
     pub staff: Vec<Role>,
+    /// An admin's run-time switch (`layer_publication`), which wins over
+    /// `published`; never read from or written to the file.
+    #[serde(skip)]
+    pub publication: PublicationSwitch,
     pub geometry: GeometrySpec,
     #[serde(default = "default_id_column")]
     pub id_column: String,
@@ -327,6 +331,46 @@ pub struct LayerDef {
     #[serde(default)]
     pub tile_engine: Option<TileEngine>,
     pub attributes: Vec<Attribute>,
+}
+
+/// The run-time publication override of a layer: none (the file's
+/// `published` decides), published or hidden. Atomic, so the admin endpoint
+/// and the change listener switch it while requests read it.
+#[derive(Debug, Default)]
+pub struct PublicationSwitch(std::sync::atomic::AtomicU8);
+
+impl PublicationSwitch {
+    const NONE: u8 = 0;
+    const PUBLISHED: u8 = 1;
+    const HIDDEN: u8 = 2;
+
+    /// The override, if any.
+    pub fn get(&self) -> Option<bool> {
+        match self.0.load(std::sync::atomic::Ordering::SeqCst) {
+            Self::PUBLISHED => Some(true),
+            Self::HIDDEN => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Sets (`Some`) or removes (`None`) the override.
+    pub fn set(&self, value: Option<bool>) {
+        let v = match value {
+            Some(true) => Self::PUBLISHED,
+            Some(false) => Self::HIDDEN,
+            None => Self::NONE,
+        };
+        self.0.store(v, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A copy holds the same override at the time of copying.
+impl Clone for PublicationSwitch {
+    fn clone(&self) -> Self {
+        let copy = PublicationSwitch::default();
+        copy.set(self.get());
+        copy
+    }
 }
 
 /// `tile_engine = "postgis"`: `ST_AsMVT` over `ST_AsMVTGeom` in the
@@ -376,7 +420,12 @@ impl LayerDef {
 
     /// Whether a user with `roles` may see this layer at all.
     pub fn visible_to(&self, roles: &[Role]) -> bool {
-        self.published || roles.contains(&Role::Admin) || roles.iter().any(|r| self.staff.contains(r))
+        self.is_published() || roles.contains(&Role::Admin) || roles.iter().any(|r| self.staff.contains(r))
+    }
+
+    /// Whether the public sees the layer now: an admin's override, else the file.
+    pub fn is_published(&self) -> bool {
+        self.publication.get().unwrap_or(self.published)
     }
 
     /// Problems of the `cluster` key as (key, problem): only point layers

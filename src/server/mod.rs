@@ -3,8 +3,8 @@
 
 mod health;
 mod metrics;
-pub mod security;
 pub mod pages;
+pub mod security;
 
 use std::sync::Arc;
 
@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(crate::api::layers::routes())
         .merge(crate::api::search::routes())
+        .merge(crate::api::publication::routes(&state))
         .merge(crate::opendata::routes())
         .merge(crate::ogc::routes().merge(crate::openapi::routes()))
         .merge(crate::tiles::routes())

@@ -1,0 +1,1 @@
+SELECT set_config('geoportal.actor', $1, true)
