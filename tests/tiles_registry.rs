@@ -1,4 +1,5 @@
-//! The `cluster` key of a layer file is checked when layers load.
+//! The tile keys of a layer file (`cluster`, `tile_minzoom`, `tile_engine`)
+//! are checked when layers load.
 
 mod common;
 
@@ -51,4 +52,34 @@ fn the_cluster_key_is_validated() {
     })
     .unwrap_err();
     assert!(!unknown.problems().is_empty(), "unknown keys in `cluster` are refused");
+}
+
+#[test]
+fn the_tile_minzoom_and_tile_engine_keys_are_validated() {
+    use geoportal::registry::TileEngine;
+    let ok = load_with("land_plots.toml", |t| {
+        t.replacen("maxzoom = 22", "maxzoom = 22\ntile_engine = \"rust\"", 1)
+    })
+    .unwrap();
+    let plots = ok.get("land_plots").unwrap();
+    assert_eq!(plots.tile_engine, Some(TileEngine::Rust));
+    assert_eq!(plots.attribute("cadastral_number").unwrap().tile_minzoom, Some(14));
+    assert_eq!(plots.attribute("ownership").unwrap().tile_minzoom, None);
+
+    for (from, to) in [
+        // Below the layer's minzoom, above its maxzoom, or without `tile`.
+        ("tile_minzoom = 14", "tile_minzoom = 12"),
+        ("tile_minzoom = 14", "tile_minzoom = 23"),
+        ("tile = true\n# From z14", "tile = false\n# From z14"),
+    ] {
+        let err = load_with("land_plots.toml", |t| t.replacen(from, to, 1)).unwrap_err();
+        assert!(
+            err.problems().iter().any(|p| p.key.ends_with("tile_minzoom")),
+            "{to}: {err}"
+        );
+    }
+    let unknown = load_with("land_plots.toml", |t| {
+        t.replacen("maxzoom = 22", "maxzoom = 22\ntile_engine = \"mapnik\"", 1)
+    });
+    assert!(unknown.is_err(), "an unknown tile engine is refused");
 }

@@ -115,8 +115,9 @@ pub struct Snapshot {
     pub version: Option<i64>,
 }
 
-/// Reads the snapshot; call first in a repeatable-read transaction.
-pub async fn snapshot(tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<Snapshot, sqlx::Error> {
+/// Reads the snapshot for the analysis `sql`; call first in a
+/// repeatable-read transaction.
+pub async fn snapshot(tx: &mut sqlx::Transaction<'static, Postgres>, sql: &str) -> Result<Snapshot, sqlx::Error> {
     let (db, version): (String, i64) = sqlx::query_as(
         "SELECT current_database() || '/' || d.oid::text || '/' || pg_postmaster_start_time()::text, \
                 (SELECT coalesce(sum(version), 0)::bigint FROM analytics_data_versions) \
@@ -124,24 +125,36 @@ pub async fn snapshot(tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<S
     )
     .fetch_one(&mut **tx)
     .await?;
-    let cacheable = all_tracked(&db, tx).await?;
+    let info = untracked(&db, tx).await?;
+    let cacheable = !info
+        .tables
+        .iter()
+        .any(|t| mentions(sql, t) || mentions(&info.functions, t));
     Ok(Snapshot {
         db,
         version: cacheable.then_some(version),
     })
 }
 
-/// Whether every layer and register table (those with history triggers)
-/// bumps the data version (`analytics_track`, migration 0080). A table
-/// without it would change unseen, so then nothing is cached. Checked once
-/// per database and process (tables come with migrations, run at start).
-async fn all_tracked(db: &str, tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<bool, sqlx::Error> {
-    static CHECKED: OnceLock<std::sync::Mutex<std::collections::HashMap<String, bool>>> = OnceLock::new();
-    let checked = CHECKED.get_or_init(Default::default);
-    if let Some(ok) = checked.lock().unwrap_or_else(|e| e.into_inner()).get(db) {
-        return Ok(*ok);
+/// Layer and register tables (those with history triggers) that do not
+/// bump the data version (no `analytics_track`, migration 0080), and the
+/// source of the `analytics_*` functions. An analysis whose SQL, or a
+/// function it may call, names such a table could miss its changes, so it
+/// is not cached. Read once per database and process (tables come with
+/// migrations, which run at start).
+struct Untracked {
+    tables: Vec<String>,
+    functions: String,
+}
+
+async fn untracked(db: &str, tx: &mut sqlx::Transaction<'static, Postgres>) -> Result<Arc<Untracked>, sqlx::Error> {
+    type Known = std::sync::Mutex<std::collections::HashMap<String, Arc<Untracked>>>;
+    static KNOWN: OnceLock<Known> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    if let Some(info) = known.lock().unwrap_or_else(|e| e.into_inner()).get(db) {
+        return Ok(info.clone());
     }
-    let untracked: Vec<String> = sqlx::query_scalar(
+    let tables: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = current_schema() AND c.relkind = 'r' \
            AND EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'history') \
@@ -150,19 +163,35 @@ async fn all_tracked(db: &str, tx: &mut sqlx::Transaction<'static, Postgres>) ->
     )
     .fetch_all(&mut **tx)
     .await?;
-    for table in &untracked {
-        tracing::warn!(
+    let functions: String = sqlx::query_scalar(
+        "SELECT coalesce(string_agg(p.prosrc, ' '), '') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE n.nspname = current_schema() AND p.proname LIKE 'analytics\\_%'",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    for table in &tables {
+        tracing::info!(
             table,
-            "no analytics version triggers: analytics results are not cached \
+            "no analytics version triggers: analyses naming this table are not cached \
              (SELECT analytics_track('<table>') in a migration)"
         );
     }
-    let ok = untracked.is_empty();
-    checked
+    let info = Arc::new(Untracked { tables, functions });
+    known
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(db.to_string(), ok);
-    Ok(ok)
+        .insert(db.to_string(), info.clone());
+    Ok(info)
+}
+
+/// Whether `text` names `table` as a whole word (case-insensitive).
+fn mentions(text: &str, table: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    let table = table.to_ascii_lowercase();
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    text.match_indices(&table).any(|(i, _)| {
+        !ident(text[..i].chars().next_back()) && !ident(text[i + table.len()..].chars().next())
+    })
 }
 
 /// Whether the request asks for a fresh computation (`Cache-Control:
@@ -190,6 +219,14 @@ mod tests {
         assert_ne!(base, key("db", "rows", "SELECT 1", &[Value::Integer(Some(2))], ""));
         assert_ne!(base, key("db", "rows", "SELECT 1", &v, "1/0/0"));
         assert_eq!(base, key("db", "rows", "SELECT 1", &v, ""));
+    }
+
+    #[test]
+    fn mentions_whole_words_only() {
+        assert!(mentions("SELECT * FROM Land_Plots p", "land_plots"));
+        assert!(mentions("x JOIN land_plots\n", "land_plots"));
+        assert!(!mentions("SELECT * FROM land_plots_history", "land_plots"));
+        assert!(!mentions("analytics_land_plots", "land_plots"));
     }
 
     #[test]

@@ -175,7 +175,7 @@ pub async fn execute(
     let allowed = allowed_columns(state, &req.analysis, viewer)?;
     let inner = inner_sql(req);
     let mut tx = begin(&state.reader(viewer).await).await?;
-    let snap = cache::snapshot(&mut tx).await?;
+    let snap = cache::snapshot(&mut tx, &inner).await?;
     let key = cache::key(&snap.db, "rows", &inner, &req.values, "");
     let hit = match (cache::get(&key), snap.version) {
         (Some(Cached::Rows(e)), Some(v)) if !fresh && e.version == v => Some(e),

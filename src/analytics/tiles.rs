@@ -78,7 +78,7 @@ pub async fn tile(
     // viewer (district-level analyses have no per-role attributes), so one
     // entry serves everyone.
     let mut tx = run::begin(&state.replicas.read_pool(None, None).await).await?;
-    let snap = cache::snapshot(&mut tx).await?;
+    let snap = cache::snapshot(&mut tx, &inner).await?;
     let key = cache::key(&snap.db, "tile", &inner, &req.values, &format!("{z}/{x}/{y}"));
     let hit = match (cache::get(&key), snap.version) {
         (Some(Cached::Tile(e)), Some(v)) if !cache::bypass(&headers) && e.version == v => Some(e),

@@ -683,7 +683,10 @@ mod tests {
         // MoveTo(1), 2 params, LineTo(3), 6 params, ClosePath.
         assert_eq!(cmds.len(), 1 + 2 + 1 + 6 + 1);
         let mut r = dedup(clip_ring(&square(-10_000.0, 20_000.0), -64.0, 4160.0).iter().map(snap));
-        r.pop();
+        if r.first() == r.last() {
+            r.pop();
+        }
+        assert_eq!(r.len(), 4);
         assert_eq!(ring_area(&r).abs(), 2 * 4224 * 4224);
     }
 

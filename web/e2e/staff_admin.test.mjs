@@ -1,5 +1,5 @@
 // Administration (/admin): a new user, an API key shown once (and working),
-// who answers a category, a calendar day, the layers' publication.
+// who answers a category, a calendar day, a layer hidden and published again.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openPage, screenshot } from './browser.mjs';
@@ -55,8 +55,27 @@ test('an admin makes a user, issues a key and edits the registers', async () => 
   await dayForm.locator('button[type=submit]').click();
   await page.locator('#calendar tr[data-day="2031-01-07"]').waitFor();
 
-  // Layers: the list says which are published.
+  // Layers: the list says which are published; hiding one takes it from the
+  // public at once (catalogue, collections, tiles), publishing brings it back.
   assert.ok(await page.locator('#layers tr[data-published=true]').count() > 0);
+  const layer = 'budget_projects';
+  const tile = await aTileOf(layer);
+  await publicSees(layer, tile, true);
+  const row = () => page.locator(`#layers tr[data-layer=${layer}]`);
+  await row().locator('button[data-action=hide]').click();
+  await page.locator(`#layers tr[data-layer=${layer}][data-published=false]`).waitFor();
+  await page.locator('#layer-result', { hasText: 'приховано' }).waitFor();
+  assert.match(await row().textContent(), /user:/, 'who switched it is shown');
+  await publicSees(layer, tile, false);
+  await row().scrollIntoViewIfNeeded();
+  await screenshot(page, 'staff-admin-layers');
+  await row().locator('button[data-action=publish]').click();
+  await page.locator(`#layers tr[data-layer=${layer}][data-published=true]`).waitFor();
+  await publicSees(layer, tile, true);
+  // Back to the file's setting: no switch left.
+  await row().locator('button[data-action=reset]').click();
+  await page.locator(`#layers tr[data-layer=${layer}][data-published=true]`).waitFor();
+  await row().locator('button[data-action=reset]').waitFor({ state: 'detached' });
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'staff-admin');
   // The English switch (remembered across the staff pages).
@@ -67,3 +86,33 @@ test('an admin makes a user, issues a key and edits the registers', async () => 
   await page.locator('h1', { hasText: 'Appeals office' }).waitFor();
   assert.deepEqual(errors, [], `no console errors (answers: ${failed.join('; ')})`);
 });
+
+const base = () => process.env.GEOPORTAL_BASE_URL;
+
+/** A z14 tile holding the first vertex of the layer's first feature (read anonymously). */
+async function aTileOf(layer) {
+  const r = await fetch(`${base()}/ogc/collections/${layer}/items?limit=1`);
+  assert.equal(r.status, 200);
+  const doc = await r.json();
+  let c = doc.features[0].geometry.coordinates;
+  while (Array.isArray(c[0])) [c] = c;
+  const [lon, lat] = c;
+  const z = 14;
+  const n = 2 ** z;
+  const x = Math.floor(((lon + 180) / 360) * n);
+  const rad = (lat * Math.PI) / 180;
+  const y = Math.floor(((1 - Math.log(Math.tan(rad) + 1 / Math.cos(rad)) / Math.PI) / 2) * n);
+  return `${z}/${x}/${y}`;
+}
+
+/** What an anonymous client gets for the layer: listed, and its tile served (200/204) or 404. */
+async function publicSees(layer, tile, visible) {
+  const layers = await (await fetch(`${base()}/api/layers`)).json();
+  assert.equal(layers.layers.some((l) => l.id === layer), visible, `/api/layers lists ${layer}: ${visible}`);
+  const cols = await (await fetch(`${base()}/ogc/collections`)).json();
+  assert.equal(cols.collections.some((c) => c.id === layer), visible, `/ogc/collections lists ${layer}: ${visible}`);
+  const t = await fetch(`${base()}/tiles/${layer}/${tile}.mvt`);
+  await t.arrayBuffer();
+  if (visible) assert.ok([200, 204].includes(t.status), `tile ${tile}: ${t.status}`);
+  else assert.equal(t.status, 404, `tile ${tile} of a hidden layer`);
+}

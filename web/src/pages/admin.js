@@ -1,8 +1,8 @@
 // Page: administration (/admin). Accounts and roles, API keys (shown
 // once), the appeal categories and who answers them (the
 // executor_responsibility register through OGC API Features Part 4), the
-// working-day calendar (the working_calendar register), and which layers
-// are published or hidden.
+// working-day calendar (the working_calendar register), and layers
+// published or hidden by the admin's switch (/api/admin/layers).
 import './admin/strings.js';
 import { get, request } from '../lib/staff/api.js';
 import { h, fill, nextId, status } from '../lib/staff/dom.js';
@@ -276,13 +276,45 @@ async function loadCalendar(box) {
 }
 
 async function loadLayers(box) {
-  // What the public sees is what an anonymous request lists.
-  const [mine, pub] = await Promise.all([get('/api/layers'), get('/api/layers', { anonymous: true })]);
-  const published = new Set(pub.layers.map((l) => l.id));
-  fill(box, h('p', { class: 'muted' }, t('admin.layersNote')), h('table', {},
-    h('thead', {}, h('tr', {}, [t('admin.layer'), t('admin.group'), t('admin.state')].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, mine.layers.map((l) => h('tr', { dataset: { layer: l.id, published: published.has(l.id) } },
-      h('th', { scope: 'row' }, pick(l.title), h('div', { class: 'muted' }, l.id)),
-      h('td', {}, l.group),
-      h('td', {}, published.has(l.id) ? t('admin.layerPublished') : h('strong', {}, t('admin.layerHidden'))))))));
+  // The admin's switch (/api/admin/layers) wins over the layer file's
+  // `published`; every instance follows it within a second.
+  const msg = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'layer-result' });
+  const layers = await get('/api/admin/layers');
+  const reload = () => loadLayers(box);
+  const change = async (l, method, json) => {
+    try {
+      const r = await request(method, `/api/admin/layers/${encodeURIComponent(l.id)}/publication`, { json });
+      await reload();
+      status(box.querySelector('#layer-result'), t(r.body.published ? 'admin.layerNowPublished' : 'admin.layerNowHidden', { layer: pick(r.body.title) }), 'ok');
+    } catch (e) { status(msg, t('admin.failed', { detail: e.message }), 'error'); }
+  };
+  const fileState = (p) => (p ? t('admin.layerPublished') : t('admin.layerHidden'));
+  const actions = (l) => {
+    const toggle = h('button', {
+      type: 'button', class: l.published ? 'danger' : 'secondary', 'data-action': l.published ? 'hide' : 'publish',
+      'aria-label': `${l.published ? t('admin.hide') : t('admin.publish')}: ${pick(l.title)}`,
+      onclick: () => change(l, 'PUT', { published: !l.published }),
+    }, l.published ? t('admin.hide') : t('admin.publish'));
+    if (l.override_published === null) return [toggle];
+    const reset = h('button', {
+      type: 'button', class: 'secondary', 'data-action': 'reset',
+      'aria-label': `${t('admin.useFile')}: ${pick(l.title)}`,
+      onclick: () => change(l, 'DELETE'),
+    }, t('admin.useFile'));
+    return [toggle, ' ', reset];
+  };
+  // Narrow panel: the state cell carries the file's setting and who switched it.
+  const row = (l) => h('tr', { dataset: { layer: l.id, published: l.published } },
+    h('th', { scope: 'row' }, pick(l.title), h('div', { class: 'muted' }, `${l.id} · ${l.group}`)),
+    h('td', {}, l.published ? t('admin.layerPublished') : h('strong', {}, t('admin.layerHidden')),
+      h('div', { class: 'muted' }, `${t('admin.fileSetting')}: ${fileState(l.file_published)}`),
+      l.override_published === null ? null
+        : h('div', { class: 'muted' }, t('admin.switchedBy', { who: l.changed_by ?? '?', when: kyiv(l.changed_at) }))),
+    h('td', {}, actions(l)));
+  const head = [t('admin.layer'), t('admin.state'), ''];
+  fill(box, h('p', { class: 'muted' }, t('admin.layersNote')),
+    h('div', { class: 'table-view', style: { maxHeight: '28rem' } }, h('table', {},
+      h('thead', {}, h('tr', {}, head.map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, layers.map(row)))),
+    msg);
 }
