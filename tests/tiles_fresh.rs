@@ -193,7 +193,7 @@ async fn a_lost_listener_connection_drops_the_cache_and_reconnects() {
     // that notification is lost.
     let killed: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%geoportal_tiles%'",
     )
     .fetch_all(&db.pool)
     .await

@@ -189,9 +189,8 @@ fn mentions(text: &str, table: &str) -> bool {
     let text = text.to_ascii_lowercase();
     let table = table.to_ascii_lowercase();
     let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    text.match_indices(&table).any(|(i, _)| {
-        !ident(text[..i].chars().next_back()) && !ident(text[i + table.len()..].chars().next())
-    })
+    text.match_indices(&table)
+        .any(|(i, _)| !ident(text[..i].chars().next_back()) && !ident(text[i + table.len()..].chars().next()))
 }
 
 /// Whether the request asks for a fresh computation (`Cache-Control:

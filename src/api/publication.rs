@@ -270,13 +270,11 @@ fn apply(registry: &Registry, tiles: &TileCache, id: &str, value: Option<bool>) 
     }
 }
 
-/// What the trigger sends.
+/// What the trigger sends (`published` too, but the row is read again).
 #[derive(Debug, Deserialize)]
 struct Payload {
     #[serde(default)]
     layer_id: Option<String>,
-    #[serde(default)]
-    published: Option<bool>,
     /// TRUNCATE: read the whole table again.
     #[serde(default)]
     all: bool,
@@ -329,27 +327,24 @@ async fn listen(weak: Weak<Registry>, tiles: TileCache, pool: PgPool) {
                 return;
             };
             match received {
-                Ok(Some(n)) => match serde_json::from_str::<Payload>(n.payload()) {
-                    Ok(Payload {
-                        layer_id: Some(id),
-                        published,
-                        all: false,
-                    }) => {
-                        apply(&registry, &tiles, &id, published);
-                    }
-                    Ok(_) => {
-                        if let Err(e) = reload(&registry, &tiles, &pool).await {
-                            tracing::warn!(error = %e, "cannot read layer publication");
-                            break;
+                Ok(Some(n)) => {
+                    let result = match serde_json::from_str::<Payload>(n.payload()) {
+                        Ok(Payload {
+                            layer_id: Some(id),
+                            all: false,
+                            ..
+                        }) => follow(&registry, &tiles, &pool, &id).await,
+                        Ok(_) => reload(&registry, &tiles, &pool).await,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "unreadable publication notification; reading the table");
+                            reload(&registry, &tiles, &pool).await
                         }
+                    };
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "cannot read layer publication; listening again");
+                        break;
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "unreadable publication notification; reading the table");
-                        if reload(&registry, &tiles, &pool).await.is_err() {
-                            break;
-                        }
-                    }
-                },
+                }
                 Ok(None) => {
                     tracing::warn!("publication listener lost its connection");
                     break;
@@ -361,6 +356,18 @@ async fn listen(weak: Weak<Registry>, tiles: TileCache, pool: PgPool) {
             }
         }
     }
+}
+
+/// One layer's switch as committed now, not as the notification says: a
+/// notification that arrives late (after a newer change applied by this
+/// instance's endpoint) cannot turn the layer back.
+async fn follow(registry: &Registry, tiles: &TileCache, pool: &PgPool, id: &str) -> Result<(), sqlx::Error> {
+    let value: Option<bool> = sqlx::query_scalar(include_str!("publication/one.sql"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    apply(registry, tiles, id, value);
+    Ok(())
 }
 
 /// The whole table again; tiles of every layer whose state moved are dropped.
