@@ -24,6 +24,7 @@ use crate::server::AppState;
     ),
     paths(
         health,
+        crate::server::pages::portal,
         metrics,
         layers,
         layer,

@@ -92,7 +92,10 @@ async fn compute_extent(state: &AppState, layer: &Layer, viewer: &Viewer) -> App
     qb.push(format!(" FROM {} t WHERE ", ident(layer.table())));
     push_visible_rows(&mut qb, layer, viewer, "t");
     qb.push(") s");
-    let row = qb.build().fetch_one(&state.reader_for(viewer, &[layer.table()]).await).await?;
+    let row = qb
+        .build()
+        .fetch_one(&state.reader_for(viewer, &[layer.table()]).await)
+        .await?;
     let coords: [Option<f64>; 4] = [
         row.try_get("x1")?,
         row.try_get("y1")?,

@@ -33,7 +33,9 @@ pub fn routes(config: &Config) -> Router<AppState> {
 }
 
 /// What the pages need to know before they draw anything.
-async fn portal(State(state): State<AppState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/api/portal", tag = "server",
+    responses((status = 200, description = "Settings of the web portal: public URL, optional external basemap (null = drawn from our own base layers), styles, languages", content_type = "application/json")))]
+pub async fn portal(State(state): State<AppState>) -> impl IntoResponse {
     let config = &state.config;
     Json(json!({
         "public_url": config.public_url(),

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use futures::TryStreamExt;
 use geozero::mvt::{Message, tile};
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::sql::{TileSpec, push_from_where, tile_attributes_at, value_sql};
 use super::{BUFFER, EXTENT, TileError, grid};
@@ -27,7 +27,7 @@ type Pt = [f64; 2];
 
 /// One layer's MVT message (empty when no feature is left), built in Rust.
 pub async fn layer_tile(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     layer: &Layer,
     spec: &TileSpec<'_>,
     drop_subpixel: bool,
@@ -44,7 +44,7 @@ pub async fn layer_tile(
     push_from_where(&mut qb, layer, spec)?;
     let frame = Frame::new(spec.z, spec.x, spec.y);
     let mut enc = LayerEncoder::new(&layer.id);
-    let mut rows = qb.build().fetch(pool);
+    let mut rows = qb.build().fetch(&mut *conn);
     while let Some(row) = rows.try_next().await? {
         let id: i64 = row.try_get(0)?;
         // The column is PostGIS `geometry`, whose binary form is EWKB.
