@@ -1114,3 +1114,54 @@ async fn stored_places_follow_features_districts_and_zones() {
         .unwrap();
     assert_eq!(places, 0);
 }
+
+#[tokio::test]
+async fn an_analysis_reading_an_untracked_table_is_never_cached() {
+    let (db, _) = setup().await;
+    // A register with history but without the analytics version triggers
+    // (a migration that forgot `analytics_track`): its changes would go unseen.
+    sqlx::raw_sql(
+        "CREATE TABLE kiosk_counts (id bigint PRIMARY KEY, district_id bigint, n integer); \
+         CREATE TRIGGER history AFTER INSERT OR UPDATE OR DELETE ON kiosk_counts \
+         FOR EACH ROW EXECUTE FUNCTION geoportal_history(); \
+         INSERT INTO kiosk_counts VALUES (1, 1, 5);",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("analytics"),
+        &tmp.path().join("analytics"),
+    );
+    std::fs::write(
+        tmp.path().join("analytics/indicators/kiosks.sql"),
+        "SELECT k.district_id, sum(k.n) AS value FROM kiosk_counts k GROUP BY 1",
+    )
+    .unwrap();
+    let mut ind = std::fs::read_to_string(tmp.path().join("analytics/indicators.toml")).unwrap();
+    ind.push_str(
+        "\n[[indicators]]\nname = \"kiosks\"\ntitle = { uk = \"Кіоски\", en = \"Kiosks\" }\nunit = \"count\"\n\
+         direction = \"neutral\"\nsql = \"indicators/kiosks.sql\"\n",
+    );
+    std::fs::write(tmp.path().join("analytics/indicators.toml"), ind).unwrap();
+    let mut config = geoportal::config::Config::defaults();
+    config.layers_dir = tmp.path().join("layers");
+    let app = geoportal::server::router(geoportal::server::AppState::new(
+        db.pool.clone(),
+        Arc::new(common::registry(&db).await),
+        Arc::new(config),
+    ));
+    let uri = "/api/analytics/district_indicators";
+    assert_eq!(num(&by_id(&run(&app, uri).await)[&1]["kiosks"]), 5.0);
+    let again = run(&app, uri).await;
+    assert_eq!(again["cached"], false, "reads an untracked table");
+    sqlx::query("UPDATE kiosk_counts SET n = 6")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(num(&by_id(&run(&app, uri).await)[&1]["kiosks"]), 6.0);
+    // An analysis that does not read it is cached as usual.
+    run(&app, "/api/analytics/land_quality").await;
+    assert_eq!(run(&app, "/api/analytics/land_quality").await["cached"], true);
+}
