@@ -1165,3 +1165,48 @@ async fn an_analysis_reading_an_untracked_table_is_never_cached() {
     run(&app, "/api/analytics/land_quality").await;
     assert_eq!(run(&app, "/api/analytics/land_quality").await["cached"], true);
 }
+
+/// The warmer (src/analytics/warm.rs): after a change made in plain SQL,
+/// the `warm = true` analyses are recomputed into the cache for the new
+/// data version before anyone asks, so the first caller gets a fresh
+/// cached answer.
+#[tokio::test]
+async fn warm_analyses_are_cached_for_the_new_version_before_anyone_asks() {
+    let (db, app) = setup().await;
+    let current = || async {
+        sqlx::query_scalar::<_, i64>("SELECT coalesce(sum(version), 0)::bigint FROM analytics_data_versions")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    let uri = "/api/analytics/appeals_hotspots";
+    // The only request for it: computed at the version before the change.
+    let before = run(&app, uri).await;
+    let v0 = current().await;
+    assert_eq!(before["data_version"], v0);
+    sqlx::query("UPDATE appeals SET category = category WHERE id = (SELECT min(id) FROM appeals)")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let v1 = current().await;
+    assert!(v1 > v0, "the change bumps the data version");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while geoportal::analytics::warm::warmed(&db.name) != Some(v1) {
+        assert!(std::time::Instant::now() < deadline, "not warmed for version {v1}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let after = run(&app, uri).await;
+    assert_eq!(after["cached"], true, "{after}");
+    assert_eq!(after["data_version"], v1);
+    assert_eq!(current().await, v1);
+    assert_ne!(after["computed_at"], before["computed_at"]);
+    // Every value of the indicators' `kind` enum, never requested before.
+    for kind in ["electoral", "admin"] {
+        let doc = run(&app, &format!("/api/analytics/district_indicators?kind={kind}")).await;
+        assert_eq!(doc["cached"], true, "{kind}");
+        assert_eq!(doc["data_version"], v1, "{kind}");
+    }
+    // Not marked `warm`: computed by this request.
+    let trend = run(&app, "/api/analytics/appeals_trend").await;
+    assert_eq!(trend["cached"], false);
+}

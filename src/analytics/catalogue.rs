@@ -88,6 +88,9 @@ struct AnalysisFile {
     derived: Vec<String>,
     #[serde(default)]
     params: Vec<ParamSpec>,
+    /// Recomputed in the background after data changes (`warm.rs`).
+    #[serde(default)]
+    warm: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -101,6 +104,9 @@ pub struct Analysis {
     pub layer: Option<String>,
     pub derived: Vec<String>,
     pub params: Vec<ParamSpec>,
+    /// Its answers for the default parameters (and each `enum` value) are
+    /// recomputed in the background when the data change (`warm.rs`).
+    pub warm: bool,
 }
 
 /// Whether a higher value of an indicator is better or worse.
@@ -131,6 +137,9 @@ pub struct Indicator {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IndicatorsFile {
+    /// `warm` of the composed `district_indicators` analysis.
+    #[serde(default)]
+    warm: bool,
     #[serde(default)]
     indicators: Vec<Indicator>,
 }
@@ -154,6 +163,7 @@ impl Catalogue {
         let mut problems = Vec::new();
         let mut analyses = Vec::new();
         let mut indicators = Vec::new();
+        let mut indicators_warm = false;
         let entries =
             std::fs::read_dir(dir).map_err(|e| AnalyticsError::Catalogue(format!("{}: {e}", dir.display())))?;
         let mut files: Vec<PathBuf> = entries
@@ -173,6 +183,7 @@ impl Catalogue {
             if path.file_stem().is_some_and(|s| s == "indicators") {
                 match toml::from_str::<IndicatorsFile>(&text) {
                     Ok(f) => {
+                        indicators_warm = f.warm;
                         for mut i in f.indicators {
                             match read_sql(dir, &i.sql) {
                                 Ok(s) => i.sql_text = s,
@@ -206,7 +217,9 @@ impl Catalogue {
             }
         }
         if !indicators.is_empty() {
-            analyses.push(super::indicators::analysis());
+            let mut a = super::indicators::analysis();
+            a.warm = indicators_warm;
+            analyses.push(a);
         }
         let mut names = HashSet::new();
         for a in &analyses {
@@ -282,5 +295,6 @@ fn analysis(dir: &Path, f: AnalysisFile) -> Result<Analysis, String> {
         layer: f.layer,
         derived: f.derived,
         params: f.params,
+        warm: f.warm,
     })
 }

@@ -51,6 +51,7 @@ pub fn analysis() -> Analysis {
         tiles: true,
         layer: None,
         derived: vec![],
+        warm: false,
         params: vec![
             kind,
             param(

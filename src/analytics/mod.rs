@@ -9,7 +9,9 @@
 //!   and writing its result in each format;
 //! * `tiles` — choropleth tiles (`ST_AsMVT`) and their TileJSON;
 //! * `cache` — results and tiles kept until the data change (a data
-//!   version kept by triggers, migration 0080) or five minutes pass.
+//!   version kept by triggers, migration 0080) or five minutes pass;
+//! * `warm` — recomputes the `warm = true` analyses into the cache in the
+//!   background after the data change.
 //!
 //! Appeals are only ever aggregated here: no analysis outputs an appeal's
 //! text, author or exact location. Analyses whose rows are features of a
@@ -22,6 +24,7 @@ pub mod indicators;
 pub mod params;
 pub mod run;
 pub mod tiles;
+pub mod warm;
 
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -78,7 +81,10 @@ impl IntoResponse for AnalyticsError {
     }
 }
 
-pub fn routes() -> Router<AppState> {
+/// The analytics routes; starts the background warmer of `state`'s
+/// database (once per process and database).
+pub fn routes(state: &AppState) -> Router<AppState> {
+    warm::start(state);
     Router::new()
         .route("/api/analytics", get(run::list))
         .route("/api/analytics/{name}", get(run::run))

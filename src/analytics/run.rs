@@ -173,47 +173,73 @@ pub async fn execute(
     fresh: bool,
 ) -> Result<(Vec<Row_>, Provenance), AnalyticsError> {
     let allowed = allowed_columns(state, &req.analysis, viewer)?;
-    let inner = inner_sql(req);
-    let mut tx = begin(&state.reader(viewer).await).await?;
-    let snap = cache::snapshot(&mut tx, &inner).await?;
-    let key = cache::key(&snap.db, "rows", &inner, &req.values, "");
-    let hit = match (cache::get(&key), snap.version) {
-        (Some(Cached::Rows(e)), Some(v)) if !fresh && e.version == v => Some(e),
-        _ => None,
-    };
-    let entry = match hit {
-        Some(e) => {
-            tx.commit().await?;
-            e
-        }
-        None => {
-            let rows = compute(req, &inner, &mut tx).await?;
-            tx.commit().await?;
-            let e = Arc::new(Entry {
-                version: snap.version.unwrap_or(-1),
-                computed_at: chrono::Utc::now(),
-                stored: std::time::Instant::now(),
-                value: rows,
-            });
-            if snap.version.is_some() {
-                cache::insert(key, Cached::Rows(e.clone()));
-            }
-            let prov = Provenance {
-                computed_at: e.computed_at,
-                cached: false,
-                age_secs: 0,
-                data_version: e.version,
-            };
-            return Ok((cut(&e.value, allowed.as_deref()), prov));
+    let pool = state.reader(viewer).await;
+    let (entry, cached) = match rows(&pool, req, fresh, None).await? {
+        Outcome::Hit(e) => (e, true),
+        Outcome::Computed(e) => (e, false),
+        // `rows` skips only when asked for a version, which is not done here.
+        Outcome::Skipped => {
+            return Err(AnalyticsError::Catalogue(format!(
+                "`{}` was skipped",
+                req.analysis.name
+            )));
         }
     };
     let prov = Provenance {
         computed_at: entry.computed_at,
-        cached: true,
-        age_secs: entry.age_secs(),
+        cached,
+        age_secs: if cached { entry.age_secs() } else { 0 },
         data_version: entry.version,
     };
     Ok((cut(&entry.value, allowed.as_deref()), prov))
+}
+
+/// What [`rows`] did.
+pub enum Outcome {
+    Hit(Arc<Entry<Vec<Row_>>>),
+    Computed(Arc<Entry<Vec<Row_>>>),
+    /// `only_at` was given and the data are at another version (or the
+    /// analysis is not cacheable): nothing was run.
+    Skipped,
+}
+
+/// The raw rows of `req` (every column): the cached entry of the current
+/// data version (unless `fresh`), else computed and cached. With
+/// `only_at`, runs only when the data are at that version (the warmer
+/// computes nothing for a version it has not seen settle).
+pub async fn rows(
+    pool: &sqlx::PgPool,
+    req: &Request,
+    fresh: bool,
+    only_at: Option<i64>,
+) -> Result<Outcome, AnalyticsError> {
+    let inner = inner_sql(req);
+    let mut tx = begin(pool).await?;
+    let snap = cache::snapshot(&mut tx, &inner).await?;
+    if only_at.is_some() && snap.version != only_at {
+        tx.commit().await?;
+        return Ok(Outcome::Skipped);
+    }
+    let key = cache::key(&snap.db, "rows", &inner, &req.values, "");
+    if let (Some(Cached::Rows(e)), Some(v)) = (cache::get(&key), snap.version)
+        && !fresh
+        && e.version == v
+    {
+        tx.commit().await?;
+        return Ok(Outcome::Hit(e));
+    }
+    let rows = compute(req, &inner, &mut tx).await?;
+    tx.commit().await?;
+    let e = Arc::new(Entry {
+        version: snap.version.unwrap_or(-1),
+        computed_at: chrono::Utc::now(),
+        stored: std::time::Instant::now(),
+        value: rows,
+    });
+    if snap.version.is_some() {
+        cache::insert(key, Cached::Rows(e.clone()));
+    }
+    Ok(Outcome::Computed(e))
 }
 
 /// The rows cut to the attributes the viewer may read.

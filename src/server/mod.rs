@@ -99,7 +99,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::opendata::routes())
         .merge(crate::ogc::routes().merge(crate::openapi::routes()))
         .merge(crate::tiles::routes())
-        .merge(crate::analytics::routes())
+        .merge(crate::analytics::routes(&state))
         .merge(crate::auth::routes())
         .merge(crate::appeals::routes())
         .merge(crate::import::routes())
