@@ -9,7 +9,9 @@
 //! Clipping is Sutherland–Hodgman against the buffered tile square, ring by
 //! ring: a polygon covering the whole tile becomes the buffered square, a
 //! concave one cut in two keeps both parts joined by a zero-width edge on
-//! the buffer line (outside the visible tile, so it never shows).
+//! the buffer line. That edge, and rings the snap makes touch or cross
+//! themselves, are then mended by `make_valid`, so every polygon is
+//! OGC-valid as MVT 2.1 requires.
 
 use std::collections::HashMap;
 
@@ -176,24 +178,13 @@ impl Geom {
                 if w < 0.5 && h < 0.5 {
                     return None;
                 }
-                let mut any = false;
-                for poly in polys {
-                    for (i, ring) in poly.iter().enumerate() {
-                        let mut r = dedup(clip_ring(ring, lo, hi).iter().map(snap));
-                        while r.len() > 1 && r.first() == r.last() {
-                            r.pop();
-                        }
-                        let area = ring_area(&r);
-                        if r.len() < 3 || area == 0 {
-                            if i == 0 {
-                                break; // no exterior: the holes go with it
-                            }
-                            continue;
-                        }
-                        // Exterior rings positive (clockwise with y down), holes negative.
-                        if (i == 0) != (area > 0) {
-                            r.reverse();
-                        }
+                let clipped: Vec<Vec<Vec<Pt>>> = polys
+                    .iter()
+                    .map(|poly| poly.iter().map(|ring| clip_ring(ring, lo, hi)).collect())
+                    .collect();
+                let polys = make_valid(snap_polygons(&clipped));
+                for poly in &polys {
+                    for r in poly {
                         cmd.command(1, 1);
                         cmd.point(r[0]);
                         cmd.command(2, r.len() - 1);
@@ -201,13 +192,108 @@ impl Geom {
                             cmd.point(*p);
                         }
                         cmd.command(7, 1);
-                        any = true;
                     }
                 }
-                any.then_some((tile::GeomType::Polygon, cmd.out))
+                (!polys.is_empty()).then_some((tile::GeomType::Polygon, cmd.out))
             }
         }
     }
+}
+
+/// Polygons on the integer grid: each an exterior ring then its holes.
+type GridPolygons = Vec<Vec<Vec<[i64; 2]>>>;
+
+/// Snaps rings to the grid, drops repeated points and rings left with
+/// fewer than 3 points or no area (a polygon without an exterior goes with
+/// its holes), and orients them for MVT: exterior rings positive
+/// (clockwise with y down), holes negative.
+fn snap_polygons(polys: &[Vec<Vec<Pt>>]) -> GridPolygons {
+    let mut out = Vec::with_capacity(polys.len());
+    for poly in polys {
+        let mut rings = Vec::with_capacity(poly.len());
+        for (i, ring) in poly.iter().enumerate() {
+            let mut r = dedup(ring.iter().map(snap));
+            while r.len() > 1 && r.first() == r.last() {
+                r.pop();
+            }
+            let area = ring_area(&r);
+            if r.len() < 3 || area == 0 {
+                if i == 0 {
+                    break;
+                }
+                continue;
+            }
+            if (i == 0) != (area > 0) {
+                r.reverse();
+            }
+            rings.push(r);
+        }
+        if !rings.is_empty() {
+            out.push(rings);
+        }
+    }
+    out
+}
+
+/// MVT 2.1 wants OGC-valid polygons, and clipping plus the snap to the
+/// grid can break them: a concave polygon cut twice leaves a zero-width
+/// edge along the buffer line, a ring can come to touch or cross itself,
+/// parts of a multipolygon can come to share an edge. Such a feature is
+/// rebuilt by an OGC overlay of its oriented rings under the non-zero rule
+/// (as PostGIS makes the snapped geometry valid). geo's validity check is
+/// quadratic, so only small features are checked first; larger ones go
+/// straight to the overlay (n log n). The overlay's output is valid; only
+/// its new crossing points, off the grid, are snapped again, which can
+/// (rarely) make a new touch: hence a few rounds.
+fn make_valid(mut polys: GridPolygons) -> GridPolygons {
+    use geo::Validation;
+    use geo::algorithm::bool_ops::{BooleanOps, FillRule, OpType};
+    for _ in 0..4 {
+        let mp = to_geo(&polys);
+        let vertices: usize = polys.iter().flatten().map(Vec::len).sum();
+        if vertices <= 256 && polys.len() <= 8 && mp.is_valid() {
+            return polys;
+        }
+        let fixed = mp.boolean_op_with_fill_rule(
+            &geo::MultiPolygon::<f64>::new(Vec::new()),
+            OpType::Union,
+            FillRule::NonZero,
+        );
+        let on_grid = fixed
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| r.coords())
+            .all(|c| c.x.fract() == 0.0 && c.y.fract() == 0.0);
+        let rings: Vec<Vec<Vec<Pt>>> = fixed
+            .0
+            .iter()
+            .map(|p| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|r| r.coords().map(|c| [c.x, c.y]).collect())
+                    .collect()
+            })
+            .collect();
+        polys = snap_polygons(&rings);
+        if on_grid {
+            return polys;
+        }
+    }
+    // Still off after the rounds: nothing rather than a polygon renderers
+    // may fill wrongly.
+    if to_geo(&polys).is_valid() { polys } else { Vec::new() }
+}
+
+fn to_geo(polys: &GridPolygons) -> geo::MultiPolygon<f64> {
+    let ring =
+        |r: &Vec<[i64; 2]>| geo::LineString::from(r.iter().map(|p| (p[0] as f64, p[1] as f64)).collect::<Vec<_>>());
+    geo::MultiPolygon::new(
+        polys
+            .iter()
+            .map(|p| geo::Polygon::new(ring(&p[0]), p[1..].iter().map(ring).collect()))
+            .collect(),
+    )
 }
 
 /// The line without the vertices closer than one unit to the simplified
@@ -675,6 +761,142 @@ mod tests {
         vec![[a, a], [b, a], [b, b], [a, b], [a, a]]
     }
 
+    /// MVT geometry commands back to rings of grid points.
+    fn decode(c: &[u32]) -> Vec<Vec<[i64; 2]>> {
+        let mut cur = [0i64; 2];
+        let mut rings = Vec::new();
+        let mut i = 0;
+        let mut ring = Vec::new();
+        while i < c.len() {
+            let (id, count) = (c[i] & 7, (c[i] >> 3) as usize);
+            i += 1;
+            if id == 7 {
+                rings.push(std::mem::take(&mut ring));
+                continue;
+            }
+            for _ in 0..count {
+                for (k, v) in cur.iter_mut().enumerate() {
+                    let z = c[i + k] as i64;
+                    *v += (z >> 1) ^ -(z & 1);
+                }
+                ring.push(cur);
+                i += 2;
+            }
+        }
+        rings
+    }
+
+    /// Decoded polygon rings grouped as MVT readers do: a positive ring
+    /// starts a polygon, negative ones are its holes.
+    fn polygons(cmds: &[u32]) -> GridPolygons {
+        let mut out: GridPolygons = Vec::new();
+        for r in decode(cmds) {
+            match out.last_mut() {
+                Some(p) if ring_area(&r) < 0 => p.push(r),
+                _ => out.push(vec![r]),
+            }
+        }
+        out
+    }
+
+    fn assert_valid(cmds: &[u32]) -> GridPolygons {
+        use geo::Validation;
+        let polys = polygons(cmds);
+        assert!(polys.iter().all(|p| ring_area(&p[0]) > 0), "{polys:?}");
+        let g = to_geo(&polys);
+        assert!(g.is_valid(), "invalid: {:?}", g.validation_errors());
+        polys
+    }
+
+    #[test]
+    fn a_concave_polygon_cut_twice_by_the_buffer_line_stays_valid() {
+        // A U lying on its side, its base beyond the buffer line x = 4160:
+        // the clip leaves both arms, once joined by a zero-width edge
+        // doubling back along x = 4160.
+        let u = vec![
+            [4000.0, 100.0],
+            [5000.0, 100.0],
+            [5000.0, 700.0],
+            [4000.0, 700.0],
+            [4000.0, 500.0],
+            [4500.0, 500.0],
+            [4500.0, 300.0],
+            [4000.0, 300.0],
+            [4000.0, 100.0],
+        ];
+        let (_, cmds) = Geom::Polygons(vec![vec![u]]).clip_and_encode().unwrap();
+        let polys = assert_valid(&cmds);
+        assert_eq!(polys.len(), 2, "two arms: {polys:?}");
+        let area: i64 = polys.iter().map(|p| ring_area(&p[0])).sum();
+        assert_eq!(area, 2 * 2 * 160 * 200);
+    }
+
+    #[test]
+    fn a_ring_touching_itself_after_the_snap_is_split() {
+        // Two notches whose tips are half a unit apart: valid as given,
+        // both tips snap to (50, 50) and the ring would touch itself.
+        let ring = vec![
+            [10.0, 10.0],
+            [50.3, 50.0],
+            [90.0, 10.0],
+            [90.0, 90.0],
+            [49.8, 50.4],
+            [10.0, 90.0],
+            [10.0, 10.0],
+        ];
+        {
+            use geo::Validation;
+            let before = geo::Polygon::new(
+                geo::LineString::from(ring.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>()),
+                vec![],
+            );
+            assert!(before.is_valid());
+        }
+        let (_, cmds) = Geom::Polygons(vec![vec![ring]]).clip_and_encode().unwrap();
+        let polys = assert_valid(&cmds);
+        assert_eq!(polys.len(), 2, "split at the touch: {polys:?}");
+        let area: i64 = polys.iter().map(|p| ring_area(&p[0])).sum();
+        // Two triangles with base 80 and height 40.
+        assert_eq!(area, 2 * 2 * 80 * 40 / 2);
+    }
+
+    #[test]
+    fn a_large_polygon_goes_through_the_overlay_unchanged() {
+        // 400 vertices: past the size checked first, so always overlaid.
+        let circle: Vec<Pt> = (0..=400)
+            .map(|i| {
+                let a = f64::from(i) * std::f64::consts::TAU / 400.0;
+                [2000.0 + 1500.0 * a.cos(), 2000.0 + 1500.0 * a.sin()]
+            })
+            .collect();
+        let g = Geom::Polygons(vec![vec![circle.clone(), square(1900.0, 2100.0)]]);
+        let (_, cmds) = g.clip_and_encode().unwrap();
+        let polys = assert_valid(&cmds);
+        assert_eq!(polys.len(), 1);
+        assert_eq!(polys[0].len(), 2, "the hole is kept");
+        let snapped = snap_polygons(&[vec![circle, square(1900.0, 2100.0)]]);
+        let area = |p: &GridPolygons| p.iter().flatten().map(|r| ring_area(r)).sum::<i64>();
+        assert_eq!(area(&polys), area(&snapped));
+    }
+
+    #[test]
+    fn a_back_tracking_spike_is_removed() {
+        let ring = vec![
+            [100.0, 100.0],
+            [200.0, 100.0],
+            [200.0, 150.0],
+            [260.0, 150.2],
+            [200.0, 150.4],
+            [200.0, 200.0],
+            [100.0, 200.0],
+            [100.0, 100.0],
+        ];
+        let (_, cmds) = Geom::Polygons(vec![vec![ring]]).clip_and_encode().unwrap();
+        let polys = assert_valid(&cmds);
+        assert_eq!(polys.len(), 1);
+        assert_eq!(ring_area(&polys[0][0]), 2 * 100 * 100);
+    }
+
     #[test]
     fn a_polygon_covering_the_tile_becomes_the_buffered_square() {
         let g = Geom::Polygons(vec![vec![square(-10_000.0, 20_000.0)]]);
@@ -697,29 +919,6 @@ mod tests {
         let hole = square(120.0, 180.0);
         let g = Geom::Polygons(vec![vec![outer, hole]]);
         let (_, cmds) = g.clip_and_encode().unwrap();
-        let decode = |c: &[u32]| {
-            let mut cur = [0i64; 2];
-            let mut rings = Vec::new();
-            let mut i = 0;
-            let mut ring = Vec::new();
-            while i < c.len() {
-                let (id, count) = (c[i] & 7, (c[i] >> 3) as usize);
-                i += 1;
-                if id == 7 {
-                    rings.push(std::mem::take(&mut ring));
-                    continue;
-                }
-                for _ in 0..count {
-                    for (k, v) in cur.iter_mut().enumerate() {
-                        let z = c[i + k] as i64;
-                        *v += (z >> 1) ^ -(z & 1);
-                    }
-                    ring.push(cur);
-                    i += 2;
-                }
-            }
-            rings
-        };
         let rings = decode(&cmds);
         assert_eq!(rings.len(), 2);
         assert!(ring_area(&rings[0]) > 0 && ring_area(&rings[1]) < 0);
