@@ -123,13 +123,15 @@ async fn run(weak: WeakTileCache, pool: PgPool) {
     }
 }
 
-/// Layer tables without the triggers of `geoportal_tiles_track` would
-/// change unseen by the cache: say so at start.
+/// Layer tables without the triggers of `geoportal_tiles_track` (or, for
+/// registers without geometry, migration 0110's `changes_notify`) would
+/// change unseen by the cache and the replica floors: say so at start.
 async fn warn_untracked(cache: &super::TileCache, pool: &PgPool) {
     let tables = cache.tables();
     let untracked: Result<Vec<String>, sqlx::Error> = sqlx::query_scalar(
         "SELECT t FROM unnest($1::text[]) AS t WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g \
-         JOIN pg_class c ON c.oid = g.tgrelid WHERE c.relname = t AND g.tgname = 'tiles_update')",
+         JOIN pg_class c ON c.oid = g.tgrelid WHERE c.relname = t \
+         AND g.tgname IN ('tiles_update', 'changes_notify'))",
     )
     .bind(&tables)
     .fetch_all(pool)
