@@ -1,5 +1,10 @@
 // Tiny DOM helpers for the staff pages: every text goes in via textContent
-// (never innerHTML), so data from the server cannot become markup.
+// (never innerHTML), so data from the server cannot become markup. Child
+// handling and ids come from the portal's shared lib/dom.js; `h` here keeps
+// the staff pages' `onclick: fn` attribute style.
+import { replace } from '../dom.js';
+
+export { replace as fill, nextId } from '../dom.js';
 
 /**
  * h('button', {class: 'x', type: 'button', onclick: fn}, 'text', child…)
@@ -17,29 +22,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (k in el && typeof v !== 'string') el[k] = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  append(el, children);
-  return el;
-}
-
-function append(el, children) {
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-}
-
-/** Replaces the children of `el`. */
-export function fill(el, ...children) {
-  el.replaceChildren();
-  append(el, children);
-  return el;
-}
-
-let uid = 0;
-/** A fresh id for label/aria links. */
-export function nextId(prefix = 'f') {
-  uid += 1;
-  return `${prefix}-${uid}`;
+  return replace(el, children);
 }
 
 /** A polite live region message (status line). */
