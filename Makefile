@@ -57,7 +57,8 @@ lint: test-deps web
 
 test: lint fuzz-deps deny
 	@$(MAKE) --no-print-directory test-cluster-down
-	@status=0; cargo test --locked -- --test-threads=$${TEST_THREADS:-4} || status=$$?; \
+	@# A test that hangs must fail the run with its output, well inside CI's limit.
+	@status=0; timeout --kill-after=30s $${TEST_TIMEOUT:-40m} cargo test --locked -- --test-threads=$${TEST_THREADS:-4} || status=$$?; \
 	 $(MAKE) --no-print-directory test-cluster-down; exit $$status
 
 # schemathesis (PyPI) for the HTTP fuzz test (tests/fuzz_http.rs), in a venv

@@ -32,6 +32,10 @@ fn runner(cases: u32) -> TestRunner {
     TestRunner::new(PtConfig {
         cases,
         failure_persistence: None,
+        // Cases here make HTTP requests and queries: a failure must be
+        // reported in seconds, not shrunk for an hour.
+        max_shrink_iters: 200,
+        max_shrink_time: 60_000,
         ..PtConfig::default()
     })
 }

@@ -298,11 +298,19 @@ async fn listen(weak: Weak<Registry>, tiles: TileCache, pool: PgPool) {
         if weak.strong_count() == 0 {
             return;
         }
-        let mut listener = match connect(&pool).await {
+        let Some(connected) = crate::db::unless_closed(&pool, connect(&pool)).await else {
+            return;
+        };
+        let mut listener = match connected {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for publication changes");
-                tokio::time::sleep(backoff).await;
+                if crate::db::unless_closed(&pool, tokio::time::sleep(backoff))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 continue;
             }
@@ -322,7 +330,11 @@ async fn listen(weak: Weak<Registry>, tiles: TileCache, pool: PgPool) {
         backoff = Duration::from_millis(100);
         tracing::debug!(channel = CHANNEL, "listening for publication changes");
         loop {
-            let received = listener.try_recv().await;
+            // The pool closing (the application stopping) ends the task
+            // and gives the connection back.
+            let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
+                return;
+            };
             let Some(registry) = weak.upgrade() else {
                 return;
             };

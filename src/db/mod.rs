@@ -104,6 +104,20 @@ impl Database {
     }
 }
 
+/// Runs `fut` unless `pool` closes first (then `None`). A task that holds
+/// one of the pool's connections for good (a `LISTEN`) must give it back
+/// when the pool closes: `PgPool::close` waits for every connection.
+pub async fn unless_closed<F: std::future::Future>(pool: &PgPool, fut: F) -> Option<F::Output> {
+    if pool.is_closed() {
+        return None;
+    }
+    tokio::select! {
+        biased;
+        () = pool.close_event() => None,
+        out = fut => Some(out),
+    }
+}
+
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(32)

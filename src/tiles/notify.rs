@@ -51,7 +51,10 @@ async fn run(weak: WeakTileCache, pool: PgPool) {
             return;
         };
         drop(cache);
-        match connect(&pool).await {
+        let Some(connected) = crate::db::unless_closed(&pool, connect(&pool)).await else {
+            return;
+        };
+        match connected {
             Ok(mut listener) => {
                 backoff = Duration::from_millis(100);
                 if let Some(cache) = weak.upgrade() {
@@ -73,7 +76,11 @@ async fn run(weak: WeakTileCache, pool: PgPool) {
                     warn_untracked(&cache, &pool).await;
                 }
                 loop {
-                    let received = listener.try_recv().await;
+                    // The pool closing (the application stopping) ends the
+                    // task and gives the connection back.
+                    let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
+                        return;
+                    };
                     let Some(cache) = weak.upgrade() else {
                         return;
                     };
@@ -116,7 +123,12 @@ async fn run(weak: WeakTileCache, pool: PgPool) {
             }
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for tile changes");
-                tokio::time::sleep(backoff).await;
+                if crate::db::unless_closed(&pool, tokio::time::sleep(backoff))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }

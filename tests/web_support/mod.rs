@@ -41,6 +41,10 @@ pub async fn serve(app: axum::Router) -> SocketAddr {
 /// Runs `node --test web/e2e/<file>` against `addr` with extra environment;
 /// panics with the node output when a browser test fails.
 pub async fn run_e2e(file: &str, addr: SocketAddr, env: &[(&str, String)]) {
+    // One browser at a time per test binary: two Chromiums and their
+    // servers on two cores made page loads miss the tests' 30 s waits.
+    static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_BROWSER.lock().await;
     let mut cmd = tokio::process::Command::new("node");
     cmd.current_dir(web_dir())
         .arg("--test")

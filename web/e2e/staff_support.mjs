@@ -4,10 +4,20 @@ import { BASE_URL } from './browser.mjs';
 
 /** Signs in through the page's own form. */
 export async function signIn(page, user, password) {
-  await page.locator('form.signin [name=username]').fill(user);
-  await page.locator('form.signin [name=password]').fill(password);
-  await page.locator('form.signin button[type=submit]').click();
-  await page.locator('.staff-who').waitFor();
+  const form = page.locator('form.signin');
+  await form.locator('[name=username]').fill(user);
+  await form.locator('[name=password]').fill(password);
+  // The server's answer decides; a failure says what the form showed.
+  const answer = page.waitForResponse((r) => r.url().endsWith('/api/auth/login') && r.request().method() === 'POST');
+  await form.locator('button[type=submit]').click();
+  const r = await answer;
+  assert.equal(r.status(), 200, `sign-in as ${user}: ${r.status()} ${await r.text()}`);
+  try {
+    await page.locator('.staff-who').waitFor({ timeout: 30000 });
+  } catch (e) {
+    const shown = await page.locator('#app').innerText().catch(() => '');
+    throw new Error(`signed in as ${user}, but the page did not show who: ${shown.slice(0, 500)}`, { cause: e });
+  }
 }
 
 /** A bearer token from the API (what another client would hold). */
