@@ -226,3 +226,30 @@ async fn a_lost_listener_connection_drops_the_cache_and_reconnects() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The LISTEN tasks (tile changes, layer publication) hold a connection of
+/// the pool for good; closing the pool must end them and get it back, or
+/// `PgPool::close` (shutdown, every test's clean-up) waits forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_the_pool_ends_the_listeners() {
+    let db = TestDb::new().await;
+    let state = state(&db).await;
+    let _app = server::router(state.clone());
+    wait_live(&state).await;
+    let listening = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    };
+    let start = Instant::now();
+    while listening().await < 2 {
+        assert!(start.elapsed() < Duration::from_secs(5), "both listeners connect");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(5), db.pool.close())
+        .await
+        .expect("the pool closes although the listeners were waiting");
+}
