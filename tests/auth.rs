@@ -785,14 +785,11 @@ async fn restricted_attributes_appear_exactly_for_roles_that_may_read_them() {
 #[tokio::test]
 async fn user_cli_lists_disables_and_resets_passwords() {
     use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let db = TestDb::new().await;
     let run = |args: &[&str], stdin: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_geoportal"));
+        let mut cmd = common::binary::command(&db.url());
         cmd.args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("DATABASE_URL", db.url())
-            .env("GEOPORTAL_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -868,4 +865,170 @@ async fn user_cli_lists_disables_and_resets_passwords() {
     assert!(!ok && err.contains("no user named"), "{err}");
     let (ok, _, err) = run(&["user", "reset-password", "energy1"], Some("short\n"));
     assert!(!ok && err.contains("10 characters"), "{err}");
+}
+
+/// Two server instances over one database each cache resolved credentials.
+/// A sign-out on one, and a key revoked or a user disabled straight in the
+/// database, are refused by the other within a second (migration 0130's
+/// triggers → NOTIFY → every cache dropped), not after the cache's 30 s.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_anywhere_reaches_every_instance_within_a_second() {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    let db = TestDb::new().await;
+    staff(&db, "two.instances", &[Role::LandEditor]).await;
+    let instance = || async {
+        let state = geoportal::server::AppState::new(
+            db.pool.clone(),
+            Arc::new(common::registry(&db).await),
+            Arc::new(geoportal::config::Config::defaults()),
+        );
+        (state.clone(), geoportal::server::router(state))
+    };
+    let (_, a) = instance().await;
+    let (b_state, b) = instance().await;
+
+    // B knows the token and has it cached (its listener is up).
+    let token = login(&a, "two.instances").await;
+    let start = Instant::now();
+    loop {
+        assert_eq!(
+            send(&b, Method::GET, "/api/auth/me", Some(&token), None).await.status,
+            StatusCode::OK
+        );
+        if b_state.auth.credentials.is_live()
+            && b_state
+                .auth
+                .credentials
+                .get(&geoportal::auth::secret::digest(&token))
+                .is_some()
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "instance B never cached the token"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused_within_a_second = |app: axum::Router, header: (&'static str, String)| async move {
+        let start = Instant::now();
+        loop {
+            let req = Request::get("/api/auth/me")
+                .header(header.0, header.1.clone())
+                .body(Body::empty())
+                .unwrap();
+            let status = app.clone().oneshot(req).await.unwrap().status();
+            if status == StatusCode::UNAUTHORIZED {
+                return start.elapsed();
+            }
+            assert_eq!(status, StatusCode::OK);
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "still accepted a second after the revocation"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+
+    // Signed out on A.
+    assert_eq!(
+        send(&a, Method::POST, "/api/auth/logout", Some(&token), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    refused_within_a_second(b.clone(), ("authorization", format!("Bearer {token}"))).await;
+
+    // An API key revoked in psql.
+    let key = "gpk_revoked_in_psql_0123456789abcdef";
+    sqlx::query(
+        "INSERT INTO api_keys (name, prefix, key_sha256, roles) VALUES ('sensor', 'gpk_revo', $1, '{energy_editor}')",
+    )
+    .bind(geoportal::auth::secret::digest(key))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let with_key = || {
+        Request::get("/api/auth/me")
+            .header("x-api-key", key)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(b.clone().oneshot(with_key()).await.unwrap().status(), StatusCode::OK);
+    assert!(
+        b_state
+            .auth
+            .credentials
+            .get(&geoportal::auth::secret::digest(key))
+            .is_some(),
+        "the key is cached"
+    );
+    sqlx::query("UPDATE api_keys SET revoked_at = now()")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    refused_within_a_second(b.clone(), ("x-api-key", key.to_string())).await;
+
+    // A user disabled in psql: a fresh session of theirs stops working on B.
+    let token = login(&a, "two.instances").await;
+    let start = Instant::now();
+    while b_state
+        .auth
+        .credentials
+        .get(&geoportal::auth::secret::digest(&token))
+        .is_none()
+    {
+        assert_eq!(
+            send(&b, Method::GET, "/api/auth/me", Some(&token), None).await.status,
+            StatusCode::OK
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "instance B never cached the new token"
+        );
+    }
+    sqlx::query("UPDATE users SET disabled_at = now() WHERE username = 'two.instances'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    refused_within_a_second(b.clone(), ("authorization", format!("Bearer {token}"))).await;
+
+    // Using a key (last_used_at) is not a revocation: the cache survives it.
+    let key2 = "gpk_still_valid_0123456789abcdef";
+    sqlx::query(
+        "INSERT INTO api_keys (name, prefix, key_sha256, roles) VALUES ('sensor 2', 'gpk_stil', $1, '{energy_editor}')",
+    )
+    .bind(geoportal::auth::secret::digest(key2))
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let with_key2 = || {
+        Request::get("/api/auth/me")
+            .header("x-api-key", key2)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(b.clone().oneshot(with_key2()).await.unwrap().status(), StatusCode::OK);
+    assert!(
+        b_state
+            .auth
+            .credentials
+            .get(&geoportal::auth::secret::digest(key2))
+            .is_some()
+    );
+    sqlx::query("UPDATE api_keys SET last_used_at = now()")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        b_state
+            .auth
+            .credentials
+            .get(&geoportal::auth::secret::digest(key2))
+            .is_some(),
+        "a key's use must not drop every instance's cache"
+    );
 }

@@ -4,6 +4,7 @@
 //! shared pieces other areas reuse: the rate limiter and the outbox sender.
 
 pub mod admin;
+pub mod credentials;
 pub mod handlers;
 pub mod outbox;
 pub mod ratelimit;
@@ -43,9 +44,9 @@ pub struct AuthState {
     pub sender: Arc<dyn Sender>,
     pub session_ttl: Duration,
     pub trust_proxy: bool,
-    /// Resolved credentials for a short while, so tile and feature requests
-    /// do not each query the sessions table. Logout and admin changes clear it.
-    cache: moka::sync::Cache<Vec<u8>, Viewer>,
+    /// Resolved credentials, dropped on every revocation on any instance
+    /// (`credentials.rs`).
+    pub credentials: Arc<credentials::Credentials>,
 }
 
 impl AuthState {
@@ -69,16 +70,13 @@ impl AuthState {
             sender,
             session_ttl: Duration::from_secs(config.session_hours.max(1) * 3600),
             trust_proxy: config.trust_proxy,
-            cache: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(30))
-                .build(),
+            credentials: credentials::Credentials::new(),
         }
     }
 
     /// Forgets every resolved credential (after logout, role or password changes).
     pub fn forget_credentials(&self) {
-        self.cache.invalidate_all();
+        self.credentials.forget();
     }
 
     /// Who sent these headers: a session's user, an API key's client, or
@@ -107,9 +105,11 @@ impl AuthState {
 
     async fn resolve_session(&self, pool: &PgPool, token: &str) -> Result<Viewer, AppError> {
         let digest = secret::digest(token);
-        if let Some(v) = self.cache.get(&digest) {
+        if let Some(v) = self.credentials.get(&digest) {
             return Ok(v);
         }
+        self.credentials.start_listener(pool);
+        let ticket = self.credentials.ticket();
         let row = sqlx::query(
             "SELECT s.id AS session_id, u.id, u.username, u.roles, u.executor_id FROM sessions s \
              JOIN users u ON u.id = s.user_id \
@@ -129,15 +129,17 @@ impl AuthState {
             actor: Some(format!("user:{username}")),
             session_id: Some(row.try_get("session_id")?),
         };
-        self.cache.insert(digest, viewer.clone());
+        self.credentials.store(digest, viewer.clone(), ticket);
         Ok(viewer)
     }
 
     async fn resolve_api_key(&self, pool: &PgPool, key: &str) -> Result<Viewer, AppError> {
         let digest = secret::digest(key);
-        if let Some(v) = self.cache.get(&digest) {
+        if let Some(v) = self.credentials.get(&digest) {
             return Ok(v);
         }
+        self.credentials.start_listener(pool);
+        let ticket = self.credentials.ticket();
         let row = sqlx::query(
             "UPDATE api_keys SET last_used_at = now() WHERE key_sha256 = $1 AND revoked_at IS NULL \
              RETURNING id, roles, executor_id",
@@ -155,7 +157,7 @@ impl AuthState {
             actor: Some(format!("api_key:{id}")),
             session_id: None,
         };
-        self.cache.insert(digest, viewer.clone());
+        self.credentials.store(digest, viewer.clone(), ticket);
         Ok(viewer)
     }
 }

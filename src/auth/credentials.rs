@@ -1,0 +1,164 @@
+//! Resolved credentials (session token or API key → `Viewer`), cached for a
+//! short while so tile and feature requests do not each query the sessions
+//! table — and never served after a revocation anywhere.
+//!
+//! A sign-out, a revoked key, a disabled user or changed roles, made on this
+//! instance, on another one or in psql, fire the triggers of migration 0130
+//! on `geoportal_credentials`; every instance listening drops its whole
+//! cache on each notification. Nothing is cached while the listener is not
+//! connected (no change can be missed), and a lookup that started before a
+//! drop is not stored after it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+
+use crate::access::Viewer;
+
+pub const CHANNEL: &str = "geoportal_credentials";
+
+/// How long a resolved credential is trusted without a notification: the
+/// bound on staleness if the listener is connected but a notification is
+/// somehow lost.
+const TTL: Duration = Duration::from_secs(30);
+
+pub struct Credentials {
+    cache: moka::sync::Cache<Vec<u8>, Viewer>,
+    /// Bumped by every drop; a lookup stores its answer only if unchanged.
+    generation: AtomicU64,
+    /// Orders "check the generation, insert" against "bump, drop all".
+    guard: Mutex<()>,
+    live: AtomicBool,
+    listener: OnceLock<()>,
+}
+
+/// The generation when a lookup started.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
+
+impl Credentials {
+    pub fn new() -> Arc<Credentials> {
+        Arc::new(Credentials {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(TTL)
+                .build(),
+            generation: AtomicU64::new(0),
+            guard: Mutex::new(()),
+            live: AtomicBool::new(false),
+            listener: OnceLock::new(),
+        })
+    }
+
+    pub fn get(&self, digest: &[u8]) -> Option<Viewer> {
+        self.cache.get(digest)
+    }
+
+    /// Taken before reading the database for a credential.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.generation.load(Ordering::SeqCst))
+    }
+
+    /// Stores what a lookup found, unless the cache was dropped since its
+    /// ticket or nobody is listening for revocations.
+    pub fn store(&self, digest: Vec<u8>, viewer: Viewer, ticket: Ticket) {
+        let _g = self.guard.lock().unwrap_or_else(|e| e.into_inner());
+        if self.live.load(Ordering::SeqCst) && self.generation.load(Ordering::SeqCst) == ticket.0 {
+            self.cache.insert(digest, viewer);
+        }
+    }
+
+    /// Forgets every resolved credential.
+    pub fn forget(&self) {
+        let _g = self.guard.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.cache.invalidate_all();
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    fn set_live(&self, live: bool) {
+        // Whatever happened while not listening is unknown: start empty.
+        self.forget();
+        self.live.store(live, Ordering::SeqCst);
+    }
+
+    /// Starts the listener once (needs a Tokio runtime; without one nothing
+    /// is ever cached).
+    pub fn start_listener(self: &Arc<Self>, pool: &PgPool) {
+        if tokio::runtime::Handle::try_current().is_err() || self.listener.set(()).is_err() {
+            return;
+        }
+        tokio::spawn(listen(Arc::downgrade(self), pool.clone()));
+    }
+}
+
+async fn listen(weak: Weak<Credentials>, pool: PgPool) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        if weak.strong_count() == 0 {
+            return;
+        }
+        let Some(connected) = crate::db::unless_closed(&pool, connect(&pool)).await else {
+            return;
+        };
+        let mut listener = match connected {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for credential changes");
+                if crate::db::unless_closed(&pool, tokio::time::sleep(backoff))
+                    .await
+                    .is_none()
+                {
+                    return;
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        match weak.upgrade() {
+            Some(c) => c.set_live(true),
+            None => return,
+        }
+        loop {
+            // The pool closing (the application stopping) ends the task and
+            // gives the connection back.
+            let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
+                return;
+            };
+            let Some(credentials) = weak.upgrade() else {
+                return;
+            };
+            match received {
+                Ok(Some(_)) => {
+                    while listener.next_buffered().is_some() {}
+                    credentials.forget();
+                }
+                Ok(None) => {
+                    tracing::warn!("credential listener lost its connection; not caching credentials");
+                    credentials.set_live(false);
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "credential listener failed; not caching credentials");
+                    credentials.set_live(false);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // Reconnecting is ours: the cache must be dropped after a loss.
+    listener.ignore_pool_close_event(true);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
