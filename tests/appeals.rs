@@ -1606,23 +1606,11 @@ async fn no_log_line_carries_an_authors_contact() {
     use std::io::{Read, Write};
     let db = TestDb::new().await.with_demo(0.05, 11).await;
     let (lon, lat, _) = inside_point(&db.pool).await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_geoportal"))
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db.url())
-        .env("GEOPORTAL_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GEOPORTAL_DATA_DIR", dir.path())
-        .env("GEOPORTAL_LOG", "debug")
-        .stdout(std::process::Stdio::null())
+    let mut server = common::binary::Served::builder(&db.url())
+        .log_level("debug")
         .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .start();
+    let port = server.port;
     let http = |method: &str, path: &str, body: &str| -> Option<String> {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
         let req = format!(
@@ -1634,14 +1622,6 @@ async fn no_log_line_carries_an_authors_contact() {
         s.read_to_string(&mut out).ok()?;
         Some(out)
     };
-    let start = std::time::Instant::now();
-    while http("GET", "/health", "").is_none() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(60),
-            "server did not start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
     let canary = json!({
         "kind": "complaint", "category": "waste", "description": "Контейнери", "lon": lon, "lat": lat,
         "contact": {"name": "Logcanary Surname", "email": "logcanary@example.org", "phone": "+380 93 765 43 21", "address": "Logcanarystreet 9"},
@@ -1659,14 +1639,9 @@ async fn no_log_line_carries_an_authors_contact() {
         "",
     );
     // SIGTERM: the server shuts down gracefully and flushes its log.
-    let killed = std::process::Command::new("kill")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let _ = child.wait();
+    server.sigterm();
     let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    server.child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
     assert!(log.contains("appeal filed"), "the log was captured: {log}");
     for secret in ["logcanary", "Logcanary", "765 43 21", "Logcanarystreet"] {
         assert!(!log.contains(secret), "a log line carries `{secret}`");

@@ -1032,3 +1032,60 @@ async fn a_revocation_anywhere_reaches_every_instance_within_a_second() {
         "a key's use must not drop every instance's cache"
     );
 }
+
+/// A mailed link's secret stays in the outbox only until the message is
+/// sent or given up: afterwards a database reader cannot use it.
+#[tokio::test]
+async fn sent_and_given_up_messages_keep_no_link_secret() {
+    let db = TestDb::new().await;
+    let secret = "0123456789abcdef0123456789abcdef";
+    let message = |to: &str| Message {
+        recipient: to.into(),
+        subject: "Відновлення пароля".into(),
+        body: format!("https://geoportal.example/reset-password?token={secret}\n"),
+    };
+    let sent = outbox::enqueue(&db.pool, &message("a@example.org")).await.unwrap();
+    let ok = Flaky {
+        fail: 0,
+        calls: AtomicUsize::new(0),
+        delivered: Default::default(),
+    };
+    assert_eq!(outbox::deliver_due(&db.pool, &ok, 10).await.unwrap().sent, 1);
+    // The recipient got the secret.
+    assert!(ok.delivered.lock().unwrap()[0].body.contains(secret));
+
+    let failed = outbox::enqueue(&db.pool, &message("b@example.org")).await.unwrap();
+    sqlx::query("UPDATE outbox SET max_attempts = 2 WHERE id = $1")
+        .bind(failed)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let never = Flaky {
+        fail: usize::MAX,
+        calls: AtomicUsize::new(0),
+        delivered: Default::default(),
+    };
+    // Still retrying: the secret is needed for the next attempt.
+    outbox::deliver_due(&db.pool, &never, 10).await.unwrap();
+    let body = |id: i64| {
+        let pool = db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT body FROM outbox WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(body(failed).await.contains(secret));
+    sqlx::query("UPDATE outbox SET next_attempt_at = now()")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(outbox::deliver_due(&db.pool, &never, 10).await.unwrap().given_up, 1);
+    for id in [sent, failed] {
+        let b = body(id).await;
+        assert!(!b.contains(secret), "message {id} still holds the link's secret: {b}");
+        assert!(b.contains("reset-password?token=(removed-after-sending)"), "{b}");
+    }
+}

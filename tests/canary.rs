@@ -9,10 +9,10 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TestDb;
+use common::binary::Served;
 use geoportal::registry::Role;
 use serde_json::{Value, json};
 
@@ -97,33 +97,10 @@ async fn no_secret_or_personal_data_reaches_the_log_or_public_outputs() {
     .await
     .unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log_path = dir.path().join("server.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_geoportal"))
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db.url())
-        .env("GEOPORTAL_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GEOPORTAL_DATA_DIR", dir.path())
-        .env("GEOPORTAL_LOG", "debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-        || http(port, "GET", "/health", &[], "").status != 200
-    {
-        assert!(start.elapsed() < Duration::from_secs(120), "the server did not start");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let outbox = dir.path().join("outbox.log");
+    // Its stderr goes to `server.log` in its data directory, read at the end.
+    let mut server = Served::builder(&db.url()).log_level("debug").start();
+    let port = server.port;
+    let outbox = server.data_dir().join("outbox.log");
     let mut secrets: Vec<String> = vec![admin_password.into()];
 
     // Sign-in: a right and a wrong password.
@@ -343,10 +320,8 @@ async fn no_secret_or_personal_data_reaches_the_log_or_public_outputs() {
     }
 
     // SIGTERM, so the log is flushed.
-    let killed = Command::new("kill").arg(server.id().to_string()).status().unwrap();
-    assert!(killed.success());
-    let _ = server.wait();
-    let log = std::fs::read_to_string(&log_path).unwrap();
+    server.sigterm();
+    let log = server.log_text();
     assert!(log.contains("DEBUG"), "the log was captured at debug level");
     assert!(log.contains("/api/auth/login"), "requests are logged at all");
     let mut leaks = Vec::new();

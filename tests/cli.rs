@@ -6,11 +6,10 @@ mod common;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TestDb;
-
-const BIN: &str = env!("CARGO_BIN_EXE_geoportal");
+use common::binary::{BIN, Served, free_port};
 
 /// The binary with a clean environment: nothing from the developer's shell.
 fn geoportal(data_dir: &Path, database_url: Option<&str>) -> Command {
@@ -46,14 +45,6 @@ fn with_stdin(mut cmd: Command, input: &str) -> Output {
         .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A plain HTTP/1.1 GET over a socket; returns the status line and body.
@@ -107,30 +98,21 @@ async fn database_url_mode_uses_that_server_and_starts_no_cluster() {
     let layers = ok(geoportal(tmp.path(), Some(&url)).arg("layers").output().unwrap());
     assert!(layers.contains("land_plots"), "{layers}");
 
-    let port = free_port();
-    let mut server = geoportal(tmp.path(), Some(&url))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+    // The same data directory as the commands above: no cluster may appear in it.
+    let mut server = Served::builder(&url)
+        .data_dir(tmp.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let health = loop {
-        if let Some(answer) = http_get(port, "/health") {
-            break answer;
-        }
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+        .start();
+    let port = server.port;
+    let health = http_get(port, "/health").expect("/health answers");
     assert!(health.0.contains("200"), "{health:?}");
     assert!(health.1.contains("\"ok\""), "{health:?}");
     // SIGTERM: graceful shutdown, exit 0.
-    let killed = Command::new("kill").arg(server.id().to_string()).status().unwrap();
-    assert!(killed.success());
-    let status = server.wait().unwrap();
+    let status = server.sigterm();
     assert!(status.success(), "{status}");
     let mut stdout = String::new();
-    server.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    server.child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     assert!(
         stdout.contains(&format!("http://127.0.0.1:{port}/")),
         "prints its URL: {stdout}"

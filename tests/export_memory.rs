@@ -10,12 +10,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::TestDb;
+use common::binary::{self, Served};
 
-const BIN: &str = env!("CARGO_BIN_EXE_geoportal");
 /// Allowed growth of the peak between the small and the large run, bytes:
 /// allocator noise, far below the size of the large output.
 const SLACK: u64 = 8 * 1024 * 1024;
@@ -67,12 +67,8 @@ fn vm_hwm(pid: u32) -> Option<u64> {
 }
 
 fn geoportal(db: &TestDb, data_dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db.url())
-        .env("GEOPORTAL_DATA_DIR", data_dir)
-        .env("GEOPORTAL_LOG", "warn")
-        .env_remove("GEOPORTAL_LISTEN");
+    let mut cmd = binary::command(&db.url());
+    cmd.env("GEOPORTAL_DATA_DIR", data_dir).env_remove("GEOPORTAL_LISTEN");
     cmd
 }
 
@@ -137,34 +133,11 @@ fn download(port: u16, path: &str) -> u64 {
     total
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(db: &TestDb, tmp: &Path) -> (Server, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = geoportal(db, &tmp.join("data"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
+fn serve(db: &TestDb, tmp: &Path) -> Served {
+    Served::builder(&db.url())
+        .data_dir(tmp.join("data"))
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (server, port)
+        .start()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -175,8 +148,8 @@ async fn export_and_download_of_100k_features_run_in_constant_memory() {
 
     add_structures(&db, 1, SMALL).await;
     let (export_small, file_small) = export(&db, tmp.path(), &tmp.path().join("small"));
-    let (server, port) = serve(&db, tmp.path());
-    let pid = server.0.id();
+    let server = serve(&db, tmp.path());
+    let (pid, port) = (server.child.id(), server.port);
     // The first download warms the server (pool, registry, buffers).
     let body_small = download(port, url);
     assert_eq!(download(port, url), body_small);

@@ -11,18 +11,18 @@ mod common;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::TestDb;
+use common::binary::{self, Served};
 use geoportal::db::{Cluster, Durability};
 use geoportal::registry::Role;
 use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-const BIN: &str = env!("CARGO_BIN_EXE_geoportal");
 const DB: &str = "geoportal";
 
 /// A private cluster; stopped (immediately) and removed on drop.
@@ -111,74 +111,9 @@ impl Drop for FaultCluster {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The server binary on `url`; its log goes to a file. Killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn spawn(url: &str, env: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let log = dir.path().join("server.log");
-        let mut cmd = Command::new(BIN);
-        cmd.arg("serve")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("DATABASE_URL", url)
-            .env("GEOPORTAL_LISTEN", format!("127.0.0.1:{port}"))
-            .env("GEOPORTAL_DATA_DIR", dir.path())
-            .env("GEOPORTAL_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().unwrap();
-        let server = Server {
-            child,
-            port,
-            log,
-            _dir: dir,
-        };
-        let start = Instant::now();
-        while http(port, "GET", "/health", &[], b"").map(|r| r.status) != Some(200) {
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "server did not start: {}",
-                server.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        server
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn sigkill(&mut self) {
-        self.child.kill().unwrap();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server binary on `url`, logging at `info` into its `server.log`.
+fn serve(url: &str, env: &[(&str, &str)]) -> Served {
+    Served::builder(url).log_level("info").envs(env).start()
 }
 
 #[derive(Debug, Clone)]
@@ -270,7 +205,7 @@ async fn database_stopped_under_load_fails_fast_and_recovers() {
     let pg = FaultCluster::start("stop");
     pg.create_database().await;
     let request_timeout = 10u64;
-    let mut server = Server::spawn(
+    let mut server = serve(
         &pg.url(),
         &[
             ("GEOPORTAL_REQUEST_TIMEOUT", "10"),
@@ -533,19 +468,16 @@ async fn import_killed_midway_leaves_all_or_nothing() {
     let file = dir.path().join("tariffs.csv");
     std::fs::write(&file, tariffs_csv(rows)).unwrap();
     // The server migrates the database; the CLI runs next to it.
-    let mut server = Server::spawn(&pg.url(), &[]);
+    let mut server = serve(&pg.url(), &[]);
     let pool = pg.pool().await;
     let token = token(&pool, "energy", &[Role::EnergyEditor]).await;
 
     // 1. The CLI, killed.
     let cli = |file: &Path| {
-        let mut c = Command::new(BIN);
+        let mut c = binary::command(&pg.url());
         c.args(["import", "--layer", "tariffs"])
             .arg(file)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("DATABASE_URL", pg.url())
             .env("GEOPORTAL_DATA_DIR", dir.path())
-            .env("GEOPORTAL_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -627,7 +559,7 @@ fn assert_problem_503(reply: &Reply) {
 async fn statement_timeout_and_exhausted_pool_answer_503() {
     let pg = FaultCluster::start("timeout");
     pg.create_database().await;
-    let server = Server::spawn(
+    let server = serve(
         &pg.url(),
         &[
             ("GEOPORTAL_STATEMENT_TIMEOUT", "2"),

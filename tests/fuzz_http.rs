@@ -5,12 +5,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::TestDb;
+use common::binary::Served;
 use geoportal::registry::Role;
 
 /// schemathesis: `GEOPORTAL_SCHEMATHESIS`, else the venv `make test` fills.
@@ -25,15 +25,6 @@ fn schemathesis() -> PathBuf {
          or set GEOPORTAL_SCHEMATHESIS"
     );
     venv
-}
-
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    out.split(' ').nth(1)?.parse().ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,33 +43,14 @@ async fn openapi_operations_survive_schemathesis() {
         .await
         .unwrap()
         .0;
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = dir.path().join("server.log");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_geoportal"))
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db.url())
-        .env("GEOPORTAL_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GEOPORTAL_DATA_DIR", dir.path())
-        .env("GEOPORTAL_LOG", "warn")
+    // Its stderr goes to `server.log` in its data directory, read at the end.
+    let mut server = Served::builder(&db.url())
         .env("GEOPORTAL_REQUEST_TIMEOUT", "20")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while http_status(port, "/health") != Some(200) {
-        assert!(start.elapsed() < Duration::from_secs(120), "the server did not start");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        .start();
+    let port = server.port;
+    let dir = server.data_dir().to_path_buf();
 
-    let report = dir.path().join("junit.xml");
+    let report = dir.join("junit.xml");
     let mut fuzz = Command::new(&st)
         .args([
             "run",
@@ -109,7 +81,7 @@ async fn openapi_operations_survive_schemathesis() {
         .args(["-H", &format!("Authorization: Bearer {token}")])
         // Signing out would end the fuzzer's own session.
         .args(["--exclude-path", "/api/auth/logout"])
-        .current_dir(dir.path())
+        .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -130,9 +102,8 @@ async fn openapi_operations_survive_schemathesis() {
     let output = fuzz.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).to_string();
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
-    let _ = server.kill();
-    let _ = server.wait();
-    let server_log = std::fs::read_to_string(&log).unwrap_or_default();
+    server.sigkill();
+    let server_log = server.log_text();
     eprintln!("schemathesis ran {:?}\n{stdout}", started.elapsed());
     let status = status.unwrap_or_else(|| panic!("schemathesis did not finish within 3 minutes\n{stdout}"));
     assert!(!server_log.contains("panicked"), "the server panicked:\n{server_log}");

@@ -885,11 +885,8 @@ async fn cli_imports_with_a_dry_run_first() {
     )
     .unwrap();
     let run = |extra: &[&str]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_geoportal"));
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("DATABASE_URL", db.url())
-            .env("GEOPORTAL_DATA_DIR", dir.path())
-            .env("GEOPORTAL_LOG", "warn")
+        let mut cmd = common::binary::command(&db.url());
+        cmd.env("GEOPORTAL_DATA_DIR", dir.path())
             .env("USER", "clerk")
             .args(["import", "--layer", "land_plots"])
             .args(extra)

@@ -7,78 +7,19 @@ mod common;
 mod ogc_support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use common::TestDb;
+use common::binary::Served;
 use ogc_support::{SCALE, SEED};
 
-/// `geoportal serve` on a free port, stopped when dropped.
-struct Server {
-    child: Child,
-    port: u16,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn healthy(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    if write!(
-        s,
-        "GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .is_err()
-    {
-        return false;
-    }
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer.starts_with("HTTP/1.1 200")
-}
-
-fn serve(db: &TestDb) -> Server {
-    let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_geoportal"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db.url())
-        .env("GEOPORTAL_DATA_DIR", data.path())
+/// `geoportal serve` on a free port, stopped when dropped; its errors show
+/// in the test's output.
+fn serve(db: &TestDb) -> Served {
+    Served::builder(&db.url())
         .env_remove("GEOPORTAL_PUBLIC_URL")
-        .env("GEOPORTAL_LOG", "warn")
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        port,
-        _data: data,
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !healthy(port) {
-        assert!(Instant::now() < deadline, "the server did not become healthy");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    server
+        .start()
 }
 
 fn installed(program: &str, arg: &str) -> bool {
@@ -126,7 +67,7 @@ async fn gdal_lists_every_collection_and_downloads_all_land_plots_once() {
     let db = TestDb::new().await.with_demo(SCALE, SEED).await;
     let expected = public_counts(&db).await;
     let server = serve(&db);
-    let url = format!("OAPIF:http://127.0.0.1:{}/ogc", server.port);
+    let url = format!("OAPIF:{}/ogc", server.base_url());
 
     // Every collection with its true feature count (numberMatched). The
     // summary's extent of a register without geometry is found by reading
@@ -200,7 +141,7 @@ print(json.dumps({
     "conforms": w.conformance()["conformsTo"],
 }))
 "#;
-    let out = run(Command::new(python).args(["-c", script, &format!("http://127.0.0.1:{}/ogc", server.port)]));
+    let out = run(Command::new(python).args(["-c", script, &format!("{}/ogc", server.base_url())]));
     let got: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     let bbox: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM land_plots WHERE deleted_at IS NULL AND \

@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use axum::http::StatusCode;
 use common::TestDb;
@@ -277,11 +276,8 @@ async fn export_writes_every_dataset_in_every_format() {
     let db = TestDb::new().await.with_demo(0.03, 42).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("open");
-    let output = Command::new(env!("CARGO_BIN_EXE_geoportal"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("DATABASE_URL", db.url())
+    let output = common::binary::command(&db.url())
         .env("GEOPORTAL_DATA_DIR", dir.path().join("data"))
-        .env("GEOPORTAL_LOG", "warn")
         .arg("export")
         .arg(&out)
         .output()

@@ -397,11 +397,8 @@ async fn a_change_reaches_every_instance_by_notify_and_survives_a_restart() {
     let url = db.url();
     let out = tokio::task::spawn_blocking(move || {
         let dir = std::env::temp_dir().join(format!("gp-publication-{}", std::process::id()));
-        std::process::Command::new(env!("CARGO_BIN_EXE_geoportal"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("DATABASE_URL", url)
+        common::binary::command(&url)
             .env("GEOPORTAL_DATA_DIR", &dir)
-            .env("GEOPORTAL_LOG", "warn")
             .arg("layers")
             .output()
             .unwrap()

@@ -35,14 +35,6 @@ struct Pair {
     replica_port: u16,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -100,8 +92,8 @@ impl Pair {
             assert!(status.success(), "chown postgres {}", dir.display());
         }
         let pair = Pair {
-            primary_port: free_port(),
-            replica_port: free_port(),
+            primary_port: common::binary::free_port(),
+            replica_port: common::binary::free_port(),
             dir,
             bin,
         };

@@ -227,20 +227,23 @@ async fn a_lost_listener_connection_drops_the_cache_and_reconnects() {
     }
 }
 
-/// The LISTEN tasks (tile changes, layer publication) hold a connection of
-/// the pool for good; closing the pool must end them and get it back, or
-/// `PgPool::close` (shutdown, every test's clean-up) waits forever.
+/// The LISTEN tasks (tile changes, layer publication) keep a connection of
+/// their own for good, outside the request pool; closing the pool (the
+/// application stopping, every test's clean-up) ends them and their
+/// connections, and `PgPool::close` does not wait for them.
 #[tokio::test(flavor = "multi_thread")]
 async fn closing_the_pool_ends_the_listeners() {
+    use sqlx::Connection;
     let db = TestDb::new().await;
     let state = state(&db).await;
     let _app = server::router(state.clone());
     wait_live(&state).await;
-    let listening = || async {
+    let mut watcher = sqlx::PgConnection::connect_with(&db.options).await.unwrap();
+    let mut listening = async || {
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'",
         )
-        .fetch_one(&db.pool)
+        .fetch_one(&mut watcher)
         .await
         .unwrap()
     };
@@ -249,7 +252,20 @@ async fn closing_the_pool_ends_the_listeners() {
         assert!(start.elapsed() < Duration::from_secs(5), "both listeners connect");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Requests still have every connection of the pool.
+    let held: Vec<_> = futures::future::try_join_all((0..8).map(|_| db.pool.acquire()))
+        .await
+        .expect("the listeners take no connection of the request pool");
+    drop(held);
     tokio::time::timeout(Duration::from_secs(5), db.pool.close())
         .await
         .expect("the pool closes although the listeners were waiting");
+    let start = Instant::now();
+    while listening().await > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the listeners end when the pool closes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

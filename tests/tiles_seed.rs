@@ -15,23 +15,20 @@ use geoportal::server::{self, AppState};
 use geoportal::tiles::seed::{self, SeedOptions};
 use geozero::mvt::Message;
 
-const BIN: &str = env!("CARGO_BIN_EXE_geoportal");
-
 async fn state(db: &TestDb) -> AppState {
     let registry = common::registry(db).await;
     AppState::new(db.pool.clone(), Arc::new(registry), Arc::new(Config::defaults()))
 }
 
+/// Run from `dir`, where `--mbtiles` relative paths land.
 fn cli(db: &TestDb, dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = common::binary::command(&db.url());
     cmd.current_dir(dir)
-        .env("DATABASE_URL", db.url())
         .env(
             "GEOPORTAL_LAYERS_DIR",
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("layers"),
         )
-        .env("GEOPORTAL_DATA_DIR", dir.join("data"))
-        .env("GEOPORTAL_LOG", "warn");
+        .env("GEOPORTAL_DATA_DIR", dir.join("data"));
     cmd
 }
 

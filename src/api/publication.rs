@@ -19,7 +19,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use utoipa::ToSchema;
 
 use crate::access::Viewer;
@@ -298,7 +297,7 @@ async fn listen(weak: Weak<Registry>, tiles: TileCache, pool: PgPool) {
         if weak.strong_count() == 0 {
             return;
         }
-        let Some(connected) = crate::db::unless_closed(&pool, connect(&pool)).await else {
+        let Some(connected) = crate::db::unless_closed(&pool, crate::db::listen(&pool, &[CHANNEL])).await else {
             return;
         };
         let mut listener = match connected {
@@ -330,8 +329,7 @@ async fn listen(weak: Weak<Registry>, tiles: TileCache, pool: PgPool) {
         backoff = Duration::from_millis(100);
         tracing::debug!(channel = CHANNEL, "listening for publication changes");
         loop {
-            // The pool closing (the application stopping) ends the task
-            // and gives the connection back.
+            // The pool closing (the application stopping) ends the task.
             let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
                 return;
             };
@@ -392,12 +390,4 @@ async fn reload(registry: &Registry, tiles: &TileCache, pool: &PgPool) -> Result
         }
     }
     Ok(())
-}
-
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    // Reconnecting is ours: after a loss the table is read again.
-    listener.ignore_pool_close_event(true);
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
 }

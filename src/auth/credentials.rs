@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 
 use crate::access::Viewer;
 
@@ -104,7 +103,7 @@ async fn listen(weak: Weak<Credentials>, pool: PgPool) {
         if weak.strong_count() == 0 {
             return;
         }
-        let Some(connected) = crate::db::unless_closed(&pool, connect(&pool)).await else {
+        let Some(connected) = crate::db::unless_closed(&pool, crate::db::listen(&pool, &[CHANNEL])).await else {
             return;
         };
         let mut listener = match connected {
@@ -127,8 +126,7 @@ async fn listen(weak: Weak<Credentials>, pool: PgPool) {
             None => return,
         }
         loop {
-            // The pool closing (the application stopping) ends the task and
-            // gives the connection back.
+            // The pool closing (the application stopping) ends the task.
             let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
                 return;
             };
@@ -153,12 +151,4 @@ async fn listen(weak: Weak<Credentials>, pool: PgPool) {
             }
         }
     }
-}
-
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    // Reconnecting is ours: the cache must be dropped after a loss.
-    listener.ignore_pool_close_event(true);
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
 }

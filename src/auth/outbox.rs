@@ -140,6 +140,12 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::from_secs((30u64 << exp).min(3600))
 }
 
+/// The secret of a mailed link (confirmation, password reset). Once a
+/// message is sent or given up, the outbox keeps it without the secret: the
+/// link works only from the recipient's mailbox, not for a database reader.
+const LINK_TOKEN: &str = "token=[0-9A-Za-z_-]+";
+const SPENT_TOKEN: &str = "token=(removed-after-sending)";
+
 /// Sends up to `limit` due messages. Rows are locked (`SKIP LOCKED`), so
 /// several workers or server instances never send one message twice.
 pub async fn deliver_due(pool: &PgPool, sender: &dyn Sender, limit: i64) -> Result<Delivery, sqlx::Error> {
@@ -165,9 +171,12 @@ pub async fn deliver_due(pool: &PgPool, sender: &dyn Sender, limit: i64) -> Resu
         match sender.send(&message).await {
             Ok(()) => {
                 sqlx::query(
-                    "UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL WHERE id = $1",
+                    "UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL, \
+                     body = regexp_replace(body, $2, $3, 'g') WHERE id = $1",
                 )
                 .bind(id)
+                .bind(LINK_TOKEN)
+                .bind(SPENT_TOKEN)
                 .execute(&mut *tx)
                 .await?;
                 report.sent += 1;
@@ -179,12 +188,15 @@ pub async fn deliver_due(pool: &PgPool, sender: &dyn Sender, limit: i64) -> Resu
                 sqlx::query(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = $2, \
                      next_attempt_at = now() + make_interval(secs => $3), \
-                     failed_at = CASE WHEN $4 THEN now() END WHERE id = $1",
+                     failed_at = CASE WHEN $4 THEN now() END, \
+                     body = CASE WHEN $4 THEN regexp_replace(body, $5, $6, 'g') ELSE body END WHERE id = $1",
                 )
                 .bind(id)
                 .bind(&error)
                 .bind(backoff(attempts).as_secs_f64())
                 .bind(give_up)
+                .bind(LINK_TOKEN)
+                .bind(SPENT_TOKEN)
                 .execute(&mut *tx)
                 .await?;
                 if give_up {

@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 
 use super::cache::WeakTileCache;
 use super::grid::Bbox;
@@ -51,7 +50,7 @@ async fn run(weak: WeakTileCache, pool: PgPool) {
             return;
         };
         drop(cache);
-        let Some(connected) = crate::db::unless_closed(&pool, connect(&pool)).await else {
+        let Some(connected) = crate::db::unless_closed(&pool, crate::db::listen(&pool, &[CHANNEL])).await else {
             return;
         };
         match connected {
@@ -76,8 +75,7 @@ async fn run(weak: WeakTileCache, pool: PgPool) {
                     warn_untracked(&cache, &pool).await;
                 }
                 loop {
-                    // The pool closing (the application stopping) ends the
-                    // task and gives the connection back.
+                    // The pool closing (the application stopping) ends the task.
                     let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
                         return;
                     };
@@ -160,14 +158,6 @@ async fn warn_untracked(cache: &super::TileCache, pool: &PgPool) {
         }
         Err(e) => tracing::warn!(error = %e, "cannot check the tile change triggers"),
     }
-}
-
-async fn connect(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    // Reconnection is ours (to drop the cache), not sqlx's silent one.
-    listener.ignore_pool_close_event(true);
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
 }
 
 /// Drops what one notification touches, after raising the replicas' read

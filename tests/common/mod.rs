@@ -9,6 +9,8 @@
 //! the same happens on that server.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
