@@ -1388,9 +1388,24 @@ async fn withdrawn_consent_and_erased_contacts() {
             .unwrap()
     };
     assert_eq!(kept.as_deref(), Some("withdraw@example.org"), "recently closed: kept");
+    // The status mails to the author were sent (a waiting one is kept).
+    sqlx::query("UPDATE outbox SET sent_at = now() WHERE recipient = 'withdraw@example.org'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let mailed: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE recipient = 'withdraw@example.org'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(mailed > 0, "the author was mailed about the changes");
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let erased = geoportal::appeals::erase_old_contacts(&db.pool, 0).await.unwrap();
     assert!(erased >= 1);
+    let mailed: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox WHERE recipient = 'withdraw@example.org'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(mailed, 0, "the mails sent to an erased contact go with it");
     let (name, email, phone): (String, Option<String>, Option<String>) =
         sqlx::query_as("SELECT author_name, email, phone FROM appeals WHERE id = $1")
             .bind(id)
