@@ -225,6 +225,31 @@ async fn sign_in_is_rate_limited_per_account_and_per_address() {
     )
     .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another server instance over the same database shares the limit.
+    let second = common::app(&db).await;
+    let r = send_from(
+        &second,
+        Method::POST,
+        "/api/auth/login",
+        None,
+        Some(json!({"username": "target", "password": PASSWORD})),
+        "10.1.1.2:4000",
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the limit holds on every instance"
+    );
+    // Keys (account names, addresses) are kept only as hashes.
+    let plain: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM rate_limits WHERE octet_length(key_sha256) <> 32 \
+         OR position('target'::bytea IN key_sha256) > 0",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(plain, 0);
     // Another account is not affected.
     let r = send_from(
         &app,

@@ -205,7 +205,7 @@ pub async fn file_appeal(
     photos: Vec<CleanPhoto>,
     channel: Channel,
 ) -> AppResult<Filed> {
-    state.auth.filing_per_ip.check(&channel.client_ip)?;
+    state.auth.filing_per_ip.check(&state.pool, &channel.client_ip).await?;
     let mut errors: Vec<String> = Vec::new();
     if !KINDS.contains(&input.kind.as_str()) {
         errors.push(format!("kind: must be one of {}", KINDS.join(", ")));
@@ -317,7 +317,7 @@ pub async fn file_appeal(
         .clone()
         .or(phone.clone())
         .unwrap_or_else(|| format!("account:{:?}", viewer.account_id));
-    state.auth.filing_per_contact.check(&contact_key)?;
+    state.auth.filing_per_contact.check(&state.pool, &contact_key).await?;
 
     let token = secret::generate("");
     let actor = viewer

@@ -67,12 +67,12 @@ pub async fn login(
     body: Result<Json<LoginRequest>, JsonRejection>,
 ) -> AppResult<Json<LoginResponse>> {
     let Json(req) = body?;
-    state.auth.login_per_ip.check(&ip)?;
+    state.auth.login_per_ip.check(&state.pool, &ip).await?;
     let name = req.username.trim().to_lowercase();
     if name.is_empty() || name.len() > 254 {
         return Err(AppError::BadRequest("`username` must be 1–254 characters".into()));
     }
-    state.auth.login_per_account.check(&name)?;
+    state.auth.login_per_account.check(&state.pool, &name).await?;
 
     let row = sqlx::query(
         "SELECT id, password_hash, disabled_at IS NOT NULL AS disabled, \
@@ -207,7 +207,7 @@ pub async fn register(
     body: Result<Json<RegisterRequest>, JsonRejection>,
 ) -> AppResult<Response> {
     let Json(req) = body?;
-    state.auth.register_per_ip.check(&ip)?;
+    state.auth.register_per_ip.check(&state.pool, &ip).await?;
     let email = req.email.trim().to_lowercase();
     let mut problems = Vec::new();
     if !valid_email(&email) {
@@ -338,9 +338,9 @@ pub async fn reset_request(
     body: Result<Json<ResetRequest>, JsonRejection>,
 ) -> AppResult<StatusCode> {
     let Json(req) = body?;
-    state.auth.register_per_ip.check(&ip)?;
+    state.auth.register_per_ip.check(&state.pool, &ip).await?;
     let email = req.email.trim().to_lowercase();
-    state.auth.login_per_account.check(&email)?;
+    state.auth.login_per_account.check(&state.pool, &email).await?;
     let user: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = $1 AND disabled_at IS NULL")
         .bind(&email)
         .fetch_optional(&state.pool)

@@ -62,11 +62,11 @@ impl AuthState {
         AuthState {
             // Ten tries in a row, then one a minute per account; an address
             // gets a larger burst because a school or office shares one.
-            login_per_account: RateLimiter::new("sign-in", 1, 10),
-            login_per_ip: RateLimiter::new("sign-in", 5, 30),
-            register_per_ip: RateLimiter::new("registration", 5, 5),
-            filing_per_ip: RateLimiter::new("appeal filing", 10, 20),
-            filing_per_contact: RateLimiter::new("appeal filing", 2, 5),
+            login_per_account: RateLimiter::new("sign-in/account", "sign-in", 1, 10),
+            login_per_ip: RateLimiter::new("sign-in/address", "sign-in", 5, 30),
+            register_per_ip: RateLimiter::new("registration/address", "registration", 5, 5),
+            filing_per_ip: RateLimiter::new("filing/address", "appeal filing", 10, 20),
+            filing_per_contact: RateLimiter::new("filing/contact", "appeal filing", 2, 5),
             sender,
             session_ttl: Duration::from_secs(config.session_hours.max(1) * 3600),
             trust_proxy: config.trust_proxy,
