@@ -2,7 +2,10 @@
 // map draws our plots, draw a polygon with terra-draw by clicking the map,
 // a 422 shown at its field, save (201), edit (200), a conflict made through
 // the API (412 explained, reload), the history and a restore, and a
-// dry-run import with its per-row report.
+// dry-run import with its per-row report. Then the keyboard way: a plot
+// created and reshaped through the geometry text field alone (a bad text
+// shown at the field and not saved), and the permalink of the view, layer
+// and feature kept in the URL and restored on reload.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { launch, openPage, screenshot } from './browser.mjs';
@@ -135,4 +138,138 @@ test('the editor draws, saves, conflicts, restores and imports a land plot', asy
   // Chromium logs every 4xx answer as a console error: the 422 and 412 above
   // were provoked on purpose; anything else is a failure.
   assert.deepEqual(errors.filter((e) => !/status of (412|422)/.test(e)), [], `no console errors (answers: ${failed.join('; ')})`);
+});
+
+/** The distinct vertices of a (Multi)Polygon, sorted: ring start and direction do not matter. */
+function vertices(geometry) {
+  const polys = geometry.type === 'MultiPolygon' ? geometry.coordinates : [geometry.coordinates];
+  const keys = new Set(polys.flat(2).map(([x, y]) => `${x.toFixed(8)} ${y.toFixed(8)}`));
+  return [...keys].sort();
+}
+
+/** Presses a button through the keyboard (focus, Enter), not the mouse. */
+async function press(page, selector) {
+  await page.locator(selector).focus();
+  await page.keyboard.press('Enter');
+}
+
+test('the editor takes a geometry typed at the keyboard and keeps its view in the URL', async () => {
+  const { page, errors } = await openPage(browser);
+  const failed = failures(page);
+  const writes = [];
+  page.on('request', (r) => { if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method()) && r.url().includes('/ogc/')) writes.push(`${r.method()} ${r.url()}`); });
+  // A permalink straight to the free spot: the view comes from the link.
+  await page.goto(`/editor?layer=land_plots#map=18/${LAT}/${LON}`);
+  await signIn(page, USER, PASSWORD);
+  await page.locator('#map[data-ready=true]').waitFor({ timeout: 30000 });
+  await mapIdle(page, 'geoportalEditor.map');
+  const view = () => page.evaluate(() => {
+    const m = window.geoportalEditor.map;
+    return { lon: m.getCenter().lng, lat: m.getCenter().lat, zoom: m.getZoom() };
+  });
+  const opened = await view();
+  assert.equal(opened.zoom, 18, 'the zoom of the link');
+  assert.ok(Math.abs(opened.lon - LON) < 1e-6 && Math.abs(opened.lat - LAT) < 1e-6, `the centre of the link: ${JSON.stringify(opened)}`);
+
+  // A new plot, north of the one drawn above but inside the free square
+  // (that one spans about ±30 px = ±0.00005° of latitude at zoom 18).
+  const r7 = (x) => Number(x.toFixed(7));
+  const square = (w, s, e, n) => [[w, s], [e, s], [e, n], [w, n], [w, s]].map(([x, y]) => [r7(x), r7(y)]);
+  const first = square(LON - 0.00012, LAT + 0.000065, LON + 0.00012, LAT + 0.0000975);
+  const wkt = `POLYGON ((${first.map(([x, y]) => `${x} ${y}`).join(', ')}))`;
+  await press(page, '#new-feature');
+  assert.match(await page.locator('#feature-head').textContent(), /Новий/);
+  const field = page.getByLabel(/Геометрія \(GeoJSON або WKT/);
+  const error = page.locator('#geometry-text-error');
+
+  // Text that does not parse, and a shape of the wrong type: said at the field.
+  await field.fill(`POLYGON ((${LON} ${LAT}, ${LON + 0.0001} ${LAT}`);
+  await field.press('Enter');
+  await error.waitFor();
+  assert.match(await error.textContent(), /WKT/);
+  assert.equal(await field.getAttribute('aria-invalid'), 'true');
+  await field.fill(`POINT (${LON} ${LAT})`);
+  await field.press('Enter');
+  await page.locator('#geometry-text-error', { hasText: 'MultiPolygon' }).waitFor();
+
+  // The attributes, then a save with a bad text in the field: nothing is sent.
+  const form = page.locator('#feature-form');
+  const cadastral = CADASTRAL.replace(/\d{4}$/, '0002');
+  await form.locator('[name=cadastral_number]').fill(cadastral);
+  await form.locator('[name=area_ha]').fill('0.08');
+  await form.locator('[name=purpose_code]').fill('02.01');
+  await form.locator('[name=ownership]').selectOption('communal');
+  await form.locator('[name=use_status]').selectOption('free');
+  await form.locator('[name=address]').fill('вул. Клавіатурна, 1');
+  await field.fill('{"type": "Polygon", "coordinates": [[[30, 50], [31, 50], [31, 51], [30, 50]]');
+  await press(page, '#save-feature');
+  await page.locator('#geometry-text-error', { hasText: 'JSON' }).waitFor();
+  assert.match(await page.locator('p.status').textContent(), /нічого не збережено/);
+  await page.waitForTimeout(300);
+  assert.deepEqual(writes, [], 'a bad geometry text saves nothing');
+
+  // The good text, applied with Enter: terra-draw holds it on the map.
+  await field.fill(wkt);
+  await field.press('Enter');
+  await error.waitFor({ state: 'hidden' });
+  assert.equal(await field.getAttribute('aria-invalid'), null);
+  const held = await page.evaluate(() => window.geoportalEditor.drawing.geometry());
+  assert.deepEqual(held, { type: 'MultiPolygon', coordinates: [[first]] }, 'the typed polygon is the drawn one');
+
+  let answer = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/ogc/collections/land_plots/items'));
+  await press(page, '#save-feature');
+  const created = await answer;
+  assert.equal(created.status(), 201, await created.text());
+  const fid = (await created.json()).id;
+  await page.locator('#feature-head', { hasText: `№${fid}` }).waitFor();
+  // The server stored what was typed, and the field shows it back.
+  const token = await apiToken(USER, PASSWORD);
+  const item = async () => {
+    const r = await fetch(`${process.env.GEOPORTAL_BASE_URL}/ogc/collections/land_plots/items/${fid}`, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200);
+    return r.json();
+  };
+  let stored = await item();
+  assert.equal(stored.geometry.type, 'MultiPolygon');
+  assert.deepEqual(vertices(stored.geometry), vertices({ type: 'Polygon', coordinates: [first] }));
+  assert.match(await field.inputValue(), new RegExp(`^MULTIPOLYGON \\(\\(\\(.*${first[2][0]} ${first[2][1]}`));
+
+  // Reshaped as GeoJSON through the field: a PUT, version 2, stored.
+  const second = square(LON - 0.0001, LAT + 0.00007, LON + 0.0001, LAT + 0.000095);
+  await field.fill(JSON.stringify({ type: 'Polygon', coordinates: [second] }));
+  await field.press('Enter');
+  answer = page.waitForResponse((r) => r.request().method() === 'PUT');
+  await press(page, '#save-feature');
+  assert.equal((await answer).status(), 200);
+  await page.locator('#feature-head', { hasText: 'версія 2' }).waitFor();
+  stored = await item();
+  assert.deepEqual(vertices(stored.geometry), vertices({ type: 'Polygon', coordinates: [second] }));
+  await screenshot(page, 'staff-editor-keyboard');
+
+  // The URL follows: layer, feature and view; zooming with the keyboard rewrites it.
+  let url = new URL(page.url());
+  assert.equal(url.searchParams.get('layer'), 'land_plots');
+  assert.equal(url.searchParams.get('feature'), String(fid));
+  assert.match(url.hash, /^#map=18\.00\//);
+  await page.locator('#map canvas').focus();
+  await page.keyboard.press('Equal');
+  await page.waitForFunction(() => location.hash.startsWith('#map=19.00/'), null, { timeout: 10000 });
+  await mapIdle(page, 'geoportalEditor.map');
+  url = new URL(page.url());
+  const [, z, lat, lon] = /^#map=([\d.]+)\/(-?[\d.]+)\/(-?[\d.]+)/.exec(url.hash).map(Number);
+
+  // Reloading the permalink restores the view, the layer and the open feature.
+  await page.reload();
+  await page.locator('#map[data-ready=true]').waitFor({ timeout: 30000 });
+  await mapIdle(page, 'geoportalEditor.map');
+  await page.locator('#feature-head', { hasText: `№${fid}` }).waitFor();
+  const back = await view();
+  assert.equal(back.zoom, z);
+  assert.ok(Math.abs(back.lon - lon) < 1e-7 && Math.abs(back.lat - lat) < 1e-7, `${JSON.stringify(back)} vs ${lon},${lat}`);
+  assert.equal(await page.locator('select[name=layer]').inputValue(), 'land_plots');
+  assert.match(await page.locator('#feature-head').textContent(), /версія 2/);
+  assert.match(await field.inputValue(), new RegExp(`${second[2][0]} ${second[2][1]}`));
+  assert.equal(new URL(page.url()).searchParams.get('feature'), String(fid));
+
+  assert.deepEqual(errors, [], `no console errors (answers: ${failed.join('; ')})`);
 });

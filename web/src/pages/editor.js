@@ -1,12 +1,16 @@
 // Page: department editors (/editor). Sign in, pick a layer the roles may
 // edit, draw or reshape geometry (terra-draw), fill the attribute form
 // generated from the registry, save through OGC API Features Part 4 with
-// If-Match, see the history and restore a version, import a file.
+// If-Match, see the history and restore a version, import a file. The
+// geometry can also be typed or pasted (GeoJSON or WKT), so the page works
+// without a mouse; the URL is a permalink of the view, layer and feature.
 import './editor/strings.js';
 import { ApiError, get, qs, request } from '../lib/staff/api.js';
 import { h, fill, nextId, status } from '../lib/staff/dom.js';
 import { pick, t } from '../lib/staff/i18n.js';
+import { GeometryTextError, fitLayerType, geometryToWkt, parseGeometryText } from '../lib/staff/geomtext.js';
 import { createMap, extentOf } from '../lib/staff/map.js';
+import { bindPermalink, viewFromHash } from '../lib/staff/permalink.js';
 import { panel, startStaffPage } from '../lib/staff/shell.js';
 import { tableView } from '../lib/staff/table.js';
 import { Drawing } from './editor/draw.js';
@@ -16,6 +20,11 @@ import { importPanel } from './editor/importer.js';
 
 const versionOf = (etag) => Number(String(etag ?? '').replace(/^W\//, '').replace(/"/g, '').replace(/^v/, '')) || null;
 const items = (layer) => `/ogc/collections/${encodeURIComponent(layer.id)}/items`;
+// terra-draw keeps 9 decimals; typed geometry is rounded alike so that what
+// was applied and what the drawing holds compare equal.
+const round9 = (c) => (typeof c[0] === 'number' ? c.map((x) => Math.round(x * 1e9) / 1e9) : c.map(round9));
+// Feature ids in the URL: numbers where they look like numbers (as the map's ids are).
+const idOf = (text) => (/^\d+$/.test(text ?? '') ? Number(text) : text || null);
 
 startStaffPage({ titleKey: 'editor.title', render });
 
@@ -26,11 +35,16 @@ async function render(main, me) {
     fill(main, h('p', { class: 'note' }, t('editor.noLayers')), h('p', { class: 'muted' }, me.roles.join(', ')));
     return;
   }
-  const wanted = new URLSearchParams(location.search).get('layer');
+  const query = new URLSearchParams(location.search);
+  const wanted = query.get('layer');
+  const wantedFeature = idOf(query.get('feature'));
   const state = {
     layer: editable.find((l) => l.id === wanted) ?? editable[0],
     features: [],
-    current: null, // {id|null, etag|null, feature}
+    // {id|null, etag|null, feature, baseline: JSON of the drawing as loaded,
+    //  typed: an applied geometry the drawing cannot hold (holes, a point
+    //  on a generic layer), saved as typed}
+    current: null,
     form: null,
   };
 
@@ -50,6 +64,20 @@ async function render(main, me) {
   const geomError = h('p', { class: 'field-error', id: 'geometry-error', hidden: true });
   const otherErrors = h('ul', { class: 'form-error', id: 'other-errors', hidden: true });
   const formBox = h('form', { id: 'feature-form', novalidate: true });
+  // The keyboard way to a shape: the geometry as text, applied with Enter
+  // or the button; it follows the drawing while not being edited.
+  const geomText = h('textarea', {
+    id: 'geometry-text', name: 'geometry_text', rows: 4, spellcheck: 'false', autocomplete: 'off',
+    'aria-describedby': 'geometry-text-help geometry-text-error geometry-error',
+    placeholder: 'POLYGON ((30.52 50.45, 30.53 50.45, 30.53 50.46, 30.52 50.45))',
+  });
+  const geomTextError = h('p', { class: 'field-error', id: 'geometry-text-error', hidden: true });
+  const geomApply = h('button', { type: 'button', id: 'apply-geometry', class: 'secondary' }, t('editor.geometryApply'));
+  const geomBox = h('div', { class: 'geometry-text', id: 'geometry-box', hidden: true },
+    h('label', { for: 'geometry-text' }, t('editor.geometryText')), geomText,
+    h('p', { class: 'muted hint', id: 'geometry-text-help' }, t('editor.geometryTextHelp')),
+    geomTextError, h('div', { class: 'toolbar' }, geomApply));
+  let textDirty = false;
   const historyBox = h('div', { id: 'history' });
   const historyPanel = panel(t('history.title'), historyBox);
   const importBox = h('div', { id: 'import' });
@@ -71,7 +99,7 @@ async function render(main, me) {
       panel(t('editor.layer'),
         h('label', { for: layerId, class: 'visually-hidden' }, t('editor.layer')), layerSelect,
         h('div', { class: 'toolbar' }, newBtn, partBtn, saveBtn, cancelBtn, deleteBtn), hint, msg, conflict),
-      panel(t('editor.attributes'), featureHead, geomError, otherErrors, formBox),
+      panel(t('editor.attributes'), featureHead, geomError, otherErrors, geomBox, formBox),
       historyPanel,
       panel(t('import.title'), importBox))));
 
@@ -80,6 +108,86 @@ async function render(main, me) {
   const drawing = new Drawing(map, state.layer.geometry_type, { onFinish: () => { hint.textContent = t('editor.editHint'); } });
 
   const hasGeometry = () => state.layer.geometry_type !== 'None';
+
+  /** The geometry a save would send (the stored one while nothing is drawn). */
+  function currentGeometry() {
+    if (!state.current) return null;
+    return state.current.typed ?? drawing.geometry() ?? (state.current.id ? state.current.feature.geometry : null);
+  }
+
+  /** Whether the shape differs from the stored one (a new feature always does). */
+  function geometryChanged() {
+    if (!state.current) return false;
+    return !!state.current.typed || JSON.stringify(drawing.geometry()) !== state.current.baseline;
+  }
+
+  function showTextError(text) {
+    geomTextError.textContent = text;
+    geomTextError.hidden = !text;
+    if (text) geomText.setAttribute('aria-invalid', 'true');
+    else geomText.removeAttribute('aria-invalid');
+  }
+
+  /** Puts the current shape in the text field (unless the user is editing it, or `force`). */
+  function showGeometryText(force = false) {
+    if (!force && textDirty) return;
+    geomText.value = geometryToWkt(currentGeometry());
+    textDirty = false;
+    if (force) showTextError('');
+  }
+
+  /** A typed shape the drawing cannot hold is drawn dashed on its own. */
+  function showTyped() {
+    const g = state.current?.typed;
+    map.getSource('typed').setData({ type: 'FeatureCollection', features: g ? [{ type: 'Feature', geometry: g, properties: {} }] : [] });
+  }
+
+  /** Reads the text field into the drawing; false (and the error at the field) when it does not parse. */
+  function applyGeometryText() {
+    if (!state.current || !hasGeometry()) return false;
+    let geometry;
+    try {
+      geometry = fitLayerType(parseGeometryText(geomText.value), state.layer.geometry_type);
+    } catch (e) {
+      if (!(e instanceof GeometryTextError)) throw e;
+      showTextError(t(e.key, e.params));
+      return false;
+    }
+    geometry = { type: geometry.type, coordinates: round9(geometry.coordinates) };
+    drawing.load(geometry);
+    state.current.typed = JSON.stringify(drawing.geometry()) === JSON.stringify(geometry) ? null : geometry;
+    showTyped();
+    geomError.hidden = true;
+    showGeometryText(true);
+    setButtons();
+    status(msg, state.current.typed ? t('editor.geometryTyped') : t('editor.geometryApplied'), 'ok');
+    return true;
+  }
+
+  geomText.addEventListener('input', () => { textDirty = true; });
+  geomText.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      applyGeometryText();
+    } else if (ev.key === 'Escape' && textDirty) {
+      ev.preventDefault();
+      showGeometryText(true);
+    }
+  });
+  geomApply.addEventListener('click', () => applyGeometryText());
+  // The text follows the drawing; a shape finished or dragged on the map
+  // is the latest word, over a typed one and over unapplied text.
+  let textTimer = null;
+  drawing.draw.on('change', () => {
+    clearTimeout(textTimer);
+    textTimer = setTimeout(() => { if (state.current && hasGeometry()) showGeometryText(); }, 150);
+  });
+  drawing.draw.on('finish', () => {
+    if (!state.current) return;
+    state.current.typed = null;
+    showTyped();
+    showGeometryText(true);
+  });
 
   function setButtons() {
     const open = !!state.current;
@@ -119,6 +227,7 @@ async function render(main, me) {
     fill(formBox, state.form.element, h('button', { type: 'submit', hidden: true }, t('editor.save')));
     geomError.hidden = true;
     otherErrors.hidden = true;
+    geomBox.hidden = !hasGeometry();
     featureHead.textContent = state.current.id
       ? t('editor.feature', { id: state.current.id, version: versionOf(state.current.etag) ?? '?' })
       : t('editor.featureNew');
@@ -128,11 +237,15 @@ async function render(main, me) {
     conflict.hidden = true;
     try {
       const r = await request('GET', `${items(state.layer)}/${fid}`);
-      state.current = { id: fid, etag: r.etag, feature: r.body };
+      state.current = { id: fid, etag: r.etag, feature: r.body, baseline: null, typed: null };
       showForm(r.body);
       if (hasGeometry()) drawing.load(r.body.geometry);
+      state.current.baseline = JSON.stringify(drawing.geometry());
+      showTyped();
+      showGeometryText(true);
       hideSelected();
       setButtons();
+      syncUrl();
       historyPanel.hidden = false;
       await refreshHistory();
     } catch (e) {
@@ -159,9 +272,12 @@ async function render(main, me) {
 
   function startNew() {
     conflict.hidden = true;
-    state.current = { id: null, etag: null, feature: { type: 'Feature', properties: {}, geometry: null } };
+    state.current = { id: null, etag: null, feature: { type: 'Feature', properties: {}, geometry: null }, baseline: null, typed: null };
     showForm(state.current.feature);
     if (hasGeometry()) drawing.start();
+    showTyped();
+    showGeometryText(true);
+    syncUrl();
     hideSelected();
     historyPanel.hidden = true;
     setButtons();
@@ -175,10 +291,16 @@ async function render(main, me) {
     fill(formBox);
     featureHead.textContent = '';
     geomError.hidden = true;
+    geomBox.hidden = true;
+    geomText.value = '';
+    textDirty = false;
+    showTextError('');
+    showTyped();
     otherErrors.hidden = true;
     historyPanel.hidden = true;
     hideSelected();
     setButtons();
+    syncUrl();
   }
 
   function failed(e) {
@@ -198,6 +320,7 @@ async function render(main, me) {
       const other = rest.filter((x) => x.field !== 'geometry');
       geomError.hidden = !geom.length;
       geomError.textContent = geom.map((x) => `${t('editor.geometry')}: ${x.message}`).join('; ');
+      if (geom.length) geomText.setAttribute('aria-invalid', 'true');
       fill(otherErrors, other.map((x) => h('li', {}, `${x.field}: ${x.message}`)));
       otherErrors.hidden = !other.length;
       status(msg, t('editor.invalid', { n: e.problem.errors.length }), 'error');
@@ -215,11 +338,19 @@ async function render(main, me) {
     conflict.hidden = true;
     geomError.hidden = true;
     otherErrors.hidden = true;
+    // Text typed but not applied yet is applied now; text that does not
+    // parse stops the save, with its error at the field.
+    if (hasGeometry() && textDirty && !applyGeometryText()) {
+      status(msg, t('editor.geometryTextInvalid'), 'error');
+      geomText.focus();
+      return;
+    }
+    if (hasGeometry()) showTextError('');
     let properties;
     try { properties = state.form.values(); } catch (e) { failed(e); return; }
     let geometry = null;
     if (hasGeometry()) {
-      geometry = drawing.changed() ? drawing.geometry() : state.current.feature.geometry ?? null;
+      geometry = geometryChanged() ? currentGeometry() : state.current.feature.geometry ?? null;
       if (!geometry) {
         geomError.textContent = t('editor.noGeometry');
         geomError.hidden = false;
@@ -233,7 +364,7 @@ async function render(main, me) {
       if (state.current.id) {
         // A new shape replaces the feature (PUT); attributes alone are a
         // merge patch, so the stored geometry is not rewritten at all.
-        const r = hasGeometry() && drawing.changed()
+        const r = hasGeometry() && geometryChanged()
           ? await request('PUT', `${items(state.layer)}/${state.current.id}`, {
             json: body, type: 'application/geo+json', headers: { 'If-Match': state.current.etag },
           })
@@ -268,11 +399,9 @@ async function render(main, me) {
     }
   }
 
-  async function switchLayer(id) {
+  /** Shows layer `id`; the map goes to its extent unless the view shows some of it or `keepView`. */
+  async function switchLayer(id, { keepView = false } = {}) {
     state.layer = editable.find((l) => l.id === id) ?? state.layer;
-    const u = new URL(location.href);
-    u.searchParams.set('layer', state.layer.id);
-    history.replaceState(null, '', u);
     close();
     drawing.setType(state.layer.geometry_type);
     fill(importBox, importPanel(state.layer, { onImported: () => loadFeatures() }));
@@ -280,7 +409,7 @@ async function render(main, me) {
     mapBox.parentElement.hidden = !hasGeometry();
     if (!hasGeometry()) table.toggle(true);
     else map.resize();
-    if (hasGeometry()) {
+    if (hasGeometry() && !keepView) {
       try {
         const coll = await get(`/ogc/collections/${encodeURIComponent(state.layer.id)}`);
         const b = coll.extent?.spatial?.bbox?.[0];
@@ -293,6 +422,8 @@ async function render(main, me) {
   }
 
   map.on('moveend', () => { if (hasGeometry()) loadFeatures(); });
+  // The URL: ?layer=…&feature=… and #map=zoom/lat/lon, as the user goes.
+  const syncUrl = bindPermalink(map, () => ({ layer: state.layer.id, feature: state.current?.id ?? null }));
   for (const l of ['features-fill', 'features-line', 'features-point']) {
     map.on('click', l, (ev) => {
       if (drawing.isDrawing()) return;
@@ -309,7 +440,13 @@ async function render(main, me) {
   cancelBtn.addEventListener('click', () => { close(); status(msg, ''); });
   deleteBtn.addEventListener('click', remove);
 
-  await switchLayer(state.layer.id);
+  // A permalink's view is kept as it is, even where the layer has nothing yet.
+  await switchLayer(state.layer.id, { keepView: !!viewFromHash() });
+  // A permalink to a feature opens it (the view stays the link's).
+  if (wantedFeature !== null) {
+    await select(wantedFeature);
+    syncUrl();
+  }
   setButtons();
   // For the browser tests and for people checking the map: drawn features.
   mapBox.dataset.ready = 'true';
@@ -328,4 +465,9 @@ function addFeatureLayers(map) {
   map.addLayer({ id: 'features-outline', type: 'line', source: 'features', filter: isType(POLY), paint: { 'line-color': '#a35400', 'line-width': 1.5 } });
   map.addLayer({ id: 'features-line', type: 'line', source: 'features', filter: isType(LINE), paint: { 'line-color': '#a35400', 'line-width': 3 } });
   map.addLayer({ id: 'features-point', type: 'circle', source: 'features', filter: isType(POINT), paint: { 'circle-color': '#e07b00', 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
+  // A typed shape terra-draw cannot hold, drawn dashed.
+  map.addSource('typed', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'typed-fill', type: 'fill', source: 'typed', filter: isType(POLY), paint: { 'fill-color': '#0a5cad', 'fill-opacity': 0.2 } });
+  map.addLayer({ id: 'typed-line', type: 'line', source: 'typed', filter: isType([...POLY, ...LINE]), paint: { 'line-color': '#0a5cad', 'line-width': 2, 'line-dasharray': [2, 1] } });
+  map.addLayer({ id: 'typed-point', type: 'circle', source: 'typed', filter: isType(POINT), paint: { 'circle-color': '#0a5cad', 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
 }

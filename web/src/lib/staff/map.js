@@ -4,6 +4,7 @@
 // worker URL; its basemap is the one every page draws.
 import { createMap as createPortalMap, maplibregl } from '../map.js';
 import { get, token } from './api.js';
+import { viewFromHash } from './permalink.js';
 
 const BASE = ['city_boundary', 'admin_districts', 'water', 'streets', 'buildings'];
 
@@ -39,11 +40,6 @@ export function basemapStyle(origin = location.origin, available = BASE) {
   return { version: 8, sources: {}, layers };
 }
 
-/** `#map=zoom/lat/lon` of a staff permalink, or null. */
-function viewFromHash() {
-  const m = /(?:^#|&)map=([\d.]+)\/(-?[\d.]+)\/(-?[\d.]+)/.exec(location.hash);
-  return m ? { zoom: Number(m[1]), center: [Number(m[3]), Number(m[2])] } : null;
-}
 
 /**
  * A map in `container`, resolved once its style is loaded: the portal's
