@@ -11,7 +11,6 @@
 //! reads the whole table again, since notifications may have been lost.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -283,89 +282,59 @@ fn start_listener(state: &AppState) {
     if tokio::runtime::Handle::try_current().is_err() || !state.registry.claim_publication_listener() {
         return;
     }
-    tokio::spawn(listen(
-        Arc::downgrade(&state.registry),
-        state.tiles.clone(),
-        state.pool.clone(),
-    ));
+    let follower = Publication {
+        registry: Arc::downgrade(&state.registry),
+        tiles: state.tiles.clone(),
+        pool: state.pool.clone(),
+    };
+    crate::db::follow::spawn(state.pool.clone(), CHANNEL, follower);
 }
 
 /// Follows `geoportal_publication` until the registry (the application) is gone.
-async fn listen(weak: Weak<Registry>, tiles: TileCache, pool: PgPool) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        if weak.strong_count() == 0 {
-            return;
-        }
-        let Some(connected) = crate::db::unless_closed(&pool, crate::db::listen(&pool, &[CHANNEL])).await else {
-            return;
+struct Publication {
+    registry: Weak<Registry>,
+    tiles: TileCache,
+    pool: PgPool,
+}
+
+impl crate::db::follow::Follower for Publication {
+    const WHAT: &'static str = "layer publication";
+
+    /// Listening first, then reading the table: no change can fall between.
+    async fn caught_up(&mut self) -> Result<bool, String> {
+        let Some(registry) = self.registry.upgrade() else {
+            return Ok(false);
         };
-        let mut listener = match connected {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for publication changes");
-                if crate::db::unless_closed(&pool, tokio::time::sleep(backoff))
-                    .await
-                    .is_none()
-                {
-                    return;
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
-        // Listening first, then reading the table: no change can fall between.
-        {
-            let Some(registry) = weak.upgrade() else {
-                return;
-            };
-            if let Err(e) = reload(&registry, &tiles, &pool).await {
-                tracing::warn!(error = %e, "cannot read layer publication; listening again");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        }
-        backoff = Duration::from_millis(100);
-        tracing::debug!(channel = CHANNEL, "listening for publication changes");
-        loop {
-            // The pool closing (the application stopping) ends the task.
-            let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
-                return;
-            };
-            let Some(registry) = weak.upgrade() else {
-                return;
-            };
-            match received {
-                Ok(Some(n)) => {
-                    let result = match serde_json::from_str::<Payload>(n.payload()) {
-                        Ok(Payload {
-                            layer_id: Some(id),
-                            all: false,
-                            ..
-                        }) => follow(&registry, &tiles, &pool, &id).await,
-                        Ok(_) => reload(&registry, &tiles, &pool).await,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "unreadable publication notification; reading the table");
-                            reload(&registry, &tiles, &pool).await
-                        }
-                    };
-                    if let Err(e) = result {
-                        tracing::warn!(error = %e, "cannot read layer publication; listening again");
-                        break;
-                    }
-                }
-                Ok(None) => {
-                    tracing::warn!("publication listener lost its connection");
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "publication listener failed");
-                    break;
-                }
-            }
-        }
+        reload(&registry, &self.tiles, &self.pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(true)
     }
+
+    async fn notified(&mut self, payloads: Vec<String>) -> Result<bool, String> {
+        let Some(registry) = self.registry.upgrade() else {
+            return Ok(false);
+        };
+        for payload in payloads {
+            let result = match serde_json::from_str::<Payload>(&payload) {
+                Ok(Payload {
+                    layer_id: Some(id),
+                    all: false,
+                    ..
+                }) => follow(&registry, &self.tiles, &self.pool, &id).await,
+                Ok(_) => reload(&registry, &self.tiles, &self.pool).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable publication notification; reading the table");
+                    reload(&registry, &self.tiles, &self.pool).await
+                }
+            };
+            result.map_err(|e| format!("cannot read layer publication: {e}"))?;
+        }
+        Ok(true)
+    }
+
+    /// The table is read again on reconnecting.
+    fn lost(&mut self) {}
 }
 
 /// One layer's switch as committed now, not as the notification says: a

@@ -93,62 +93,28 @@ impl Credentials {
         if tokio::runtime::Handle::try_current().is_err() || self.listener.set(()).is_err() {
             return;
         }
-        tokio::spawn(listen(Arc::downgrade(self), pool.clone()));
+        crate::db::follow::spawn(pool.clone(), CHANNEL, Revocations(Arc::downgrade(self)));
     }
 }
 
-async fn listen(weak: Weak<Credentials>, pool: PgPool) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        if weak.strong_count() == 0 {
-            return;
-        }
-        let Some(connected) = crate::db::unless_closed(&pool, crate::db::listen(&pool, &[CHANNEL])).await else {
-            return;
-        };
-        let mut listener = match connected {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for credential changes");
-                if crate::db::unless_closed(&pool, tokio::time::sleep(backoff))
-                    .await
-                    .is_none()
-                {
-                    return;
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                continue;
-            }
-        };
-        backoff = Duration::from_millis(100);
-        match weak.upgrade() {
-            Some(c) => c.set_live(true),
-            None => return,
-        }
-        loop {
-            // The pool closing (the application stopping) ends the task.
-            let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
-                return;
-            };
-            let Some(credentials) = weak.upgrade() else {
-                return;
-            };
-            match received {
-                Ok(Some(_)) => {
-                    while listener.next_buffered().is_some() {}
-                    credentials.forget();
-                }
-                Ok(None) => {
-                    tracing::warn!("credential listener lost its connection; not caching credentials");
-                    credentials.set_live(false);
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "credential listener failed; not caching credentials");
-                    credentials.set_live(false);
-                    break;
-                }
-            }
+/// Every notification drops every cached credential; nothing is cached
+/// while not listening.
+struct Revocations(Weak<Credentials>);
+
+impl crate::db::follow::Follower for Revocations {
+    const WHAT: &'static str = "credential changes";
+
+    async fn caught_up(&mut self) -> Result<bool, String> {
+        Ok(self.0.upgrade().map(|c| c.set_live(true)).is_some())
+    }
+
+    async fn notified(&mut self, _payloads: Vec<String>) -> Result<bool, String> {
+        Ok(self.0.upgrade().map(|c| c.forget()).is_some())
+    }
+
+    fn lost(&mut self) {
+        if let Some(c) = self.0.upgrade() {
+            c.set_live(false);
         }
     }
 }

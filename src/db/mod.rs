@@ -2,6 +2,7 @@
 //! `DATABASE_URL` is given, and migrations.
 
 pub mod embedded;
+pub mod follow;
 pub mod replica;
 
 use std::time::Duration;
@@ -102,38 +103,6 @@ impl Database {
             tokio::task::block_in_place(move || drop(cluster));
         }
     }
-}
-
-/// Runs `fut` unless `pool` closes first (then `None`): the `LISTEN` tasks
-/// of an application end with its pool instead of waiting forever.
-pub async fn unless_closed<F: std::future::Future>(pool: &PgPool, fut: F) -> Option<F::Output> {
-    if pool.is_closed() {
-        return None;
-    }
-    tokio::select! {
-        biased;
-        () = pool.close_event() => None,
-        out = fut => Some(out),
-    }
-}
-
-/// A `LISTEN` on `channels` over a connection of its own (the server and
-/// options of `pool`, outside it): a listener held for good must not take
-/// one of the few connections requests share (`GEOPORTAL_DB_POOL_SIZE`).
-/// Reconnection is the caller's (it must drop what it caches after a
-/// loss), so sqlx's silent one is off.
-pub async fn listen(pool: &PgPool, channels: &[&str]) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
-    let own = PgPoolOptions::new()
-        .max_connections(1)
-        .min_connections(0)
-        .max_lifetime(None)
-        .idle_timeout(None)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_lazy_with((*pool.connect_options()).clone());
-    let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
-    listener.ignore_pool_close_event(true);
-    listener.listen_all(channels.iter().copied()).await?;
-    Ok(listener)
 }
 
 pub fn pool_options() -> PgPoolOptions {

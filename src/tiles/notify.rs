@@ -16,8 +16,6 @@
 //! send its LSN: its commit record is written after it. Several queued
 //! notifications share one position query.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use sqlx::PgPool;
 
@@ -40,95 +38,63 @@ pub struct Payload {
 }
 
 pub(crate) fn spawn(cache: WeakTileCache, pool: PgPool) {
-    tokio::spawn(run(cache, pool));
+    crate::db::follow::spawn(pool.clone(), CHANNEL, Changes { cache, pool });
 }
 
-async fn run(weak: WeakTileCache, pool: PgPool) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let Some(cache) = weak.upgrade() else {
-            return;
+/// Drops the tiles each change touches while the cache (the application)
+/// lives; nothing is cached while not listening.
+struct Changes {
+    cache: WeakTileCache,
+    pool: PgPool,
+}
+
+impl crate::db::follow::Follower for Changes {
+    const WHAT: &'static str = "tile changes";
+
+    async fn caught_up(&mut self) -> Result<bool, String> {
+        let Some(cache) = self.cache.upgrade() else {
+            return Ok(false);
         };
-        drop(cache);
-        let Some(connected) = crate::db::unless_closed(&pool, crate::db::listen(&pool, &[CHANNEL])).await else {
-            return;
+        // Changes committed before LISTEN were never notified: reads from
+        // here on must see at least the primary's position now.
+        if let Some(replicas) = cache.replicas() {
+            let lsn = replicas
+                .primary_lsn()
+                .await
+                .map_err(|e| format!("cannot read the primary's WAL position: {e}"))?;
+            replicas.note_all(lsn);
+        }
+        cache.set_live(true);
+        tracing::info!(channel = CHANNEL, "tile cache listening for changes");
+        warn_untracked(&cache, &self.pool).await;
+        Ok(true)
+    }
+
+    async fn notified(&mut self, payloads: Vec<String>) -> Result<bool, String> {
+        let Some(cache) = self.cache.upgrade() else {
+            return Ok(false);
         };
-        match connected {
-            Ok(mut listener) => {
-                backoff = Duration::from_millis(100);
-                if let Some(cache) = weak.upgrade() {
-                    // Changes committed before LISTEN were never notified:
-                    // reads from here on must see at least the primary's
-                    // position now.
-                    if let Some(replicas) = cache.replicas() {
-                        match replicas.primary_lsn().await {
-                            Ok(lsn) => replicas.note_all(lsn),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "cannot read the primary's WAL position; listening again");
-                                tokio::time::sleep(backoff).await;
-                                continue;
-                            }
-                        }
-                    }
-                    cache.set_live(true);
-                    tracing::info!(channel = CHANNEL, "tile cache listening for changes");
-                    warn_untracked(&cache, &pool).await;
-                }
-                loop {
-                    // The pool closing (the application stopping) ends the task.
-                    let Some(received) = crate::db::unless_closed(&pool, listener.try_recv()).await else {
-                        return;
-                    };
-                    let Some(cache) = weak.upgrade() else {
-                        return;
-                    };
-                    match received {
-                        Ok(Some(n)) => {
-                            let mut batch = vec![n];
-                            while let Some(more) = listener.next_buffered() {
-                                batch.push(more);
-                            }
-                            let lsn = match cache.replicas() {
-                                None => None,
-                                Some(replicas) => match replicas.primary_lsn().await {
-                                    Ok(lsn) => Some(lsn),
-                                    Err(e) => {
-                                        // Without the position a replica could serve the
-                                        // change's old data: start over (primary only
-                                        // until listening again).
-                                        tracing::warn!(error = %e, "cannot read the primary's WAL position; dropping the tile cache");
-                                        cache.set_live(false);
-                                        break;
-                                    }
-                                },
-                            };
-                            for n in &batch {
-                                apply(&cache, n.payload(), lsn);
-                            }
-                        }
-                        Ok(None) => {
-                            tracing::warn!("tile change listener lost its connection; dropping the tile cache");
-                            cache.set_live(false);
-                            break;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "tile change listener failed; dropping the tile cache");
-                            cache.set_live(false);
-                            break;
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "cannot listen for tile changes");
-                if crate::db::unless_closed(&pool, tokio::time::sleep(backoff))
+        // Without the position a replica could serve a change's old data:
+        // an error starts over (primary only until listening again).
+        let lsn = match cache.replicas() {
+            None => None,
+            Some(replicas) => Some(
+                replicas
+                    .primary_lsn()
                     .await
-                    .is_none()
-                {
-                    return;
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
+                    .map_err(|e| format!("cannot read the primary's WAL position: {e}"))?,
+            ),
+        };
+        for payload in &payloads {
+            apply(&cache, payload, lsn);
+        }
+        Ok(true)
+    }
+
+    /// Notifications may have been lost: drop the whole cache.
+    fn lost(&mut self) {
+        if let Some(cache) = self.cache.upgrade() {
+            cache.set_live(false);
         }
     }
 }
