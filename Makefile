@@ -55,8 +55,15 @@ lint: test-deps web
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
 
+# CI builds once from a clean clone: incremental caches would only take disk
+# (a CI run failed linking a test binary; the machine's disk is shared).
+ifdef CI
+export CARGO_INCREMENTAL := 0
+endif
+
 test: lint fuzz-deps deny
 	@$(MAKE) --no-print-directory test-cluster-down
+	@df -h . /tmp | sed 's/^/disk: /'
 	@# A test that hangs must fail the run with its output, well inside CI's limit.
 	@status=0; timeout --kill-after=30s $${TEST_TIMEOUT:-40m} cargo test --locked -- --test-threads=$${TEST_THREADS:-4} || status=$$?; \
 	 $(MAKE) --no-print-directory test-cluster-down; exit $$status

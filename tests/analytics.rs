@@ -442,6 +442,109 @@ async fn hotspots_give_centres_not_members() {
     assert!(rows(&doc).is_empty());
 }
 
+/// The server's DBSCAN (`src/analytics/dbscan.rs`) against PostGIS's
+/// `ST_ClusterDBSCAN` in the same metric, over a scatter with dense spots:
+/// the same noise, the same clusters of core points, and a border point in
+/// a different cluster only where it is within reach of both.
+#[tokio::test]
+async fn dbscan_agrees_with_postgis() {
+    let db = TestDb::new().await;
+    let mut seed = 7u64;
+    let mut rnd = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut lon, mut lat) = (Vec::new(), Vec::new());
+    for s in 0..8 {
+        let (cx, cy) = (28.60 + 0.004 * s as f64, 50.24 + 0.002 * (s % 3) as f64);
+        for _ in 0..200 {
+            lon.push(cx + rnd() * 0.0015);
+            lat.push(cy + rnd() * 0.001);
+        }
+    }
+    for _ in 0..400 {
+        lon.push(28.60 + rnd() * 0.035);
+        lat.push(50.24 + rnd() * 0.006);
+    }
+    let n = lon.len();
+    for (eps, minp) in [(10.0, 5_i32), (25.0, 12), (50.0, 30), (5.0, 3)] {
+        let ours = geoportal::analytics::dbscan::clusters(&lon, &lat, eps, minp as usize);
+        let theirs: Vec<Option<i32>> = sqlx::query_scalar(
+            "WITH p AS (SELECT i, x, y FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS t(x, y, i)), \
+             s AS (SELECT $3 / cos(radians((min(y) + max(y)) / 2)) AS eps FROM p) \
+             SELECT c FROM (SELECT p.i, ST_ClusterDBSCAN(ST_MakePoint(6378137.0 * radians(x), \
+                 6378137.0 * ln(tan(pi() / 4 + radians(y) / 2))), eps => s.eps, minpoints => $4) OVER () AS c \
+               FROM p, s) q ORDER BY i",
+        )
+        .bind(&lon)
+        .bind(&lat)
+        .bind(eps)
+        .bind(minp)
+        .fetch_all(&db.pool)
+        .await
+        .expect("ST_ClusterDBSCAN");
+        assert_eq!(theirs.len(), n);
+        // core points, by the definition, in the same metric
+        let (y0, y1) = lat
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| (a.min(y), b.max(y)));
+        let e = eps / ((y0 + y1) / 2.0f64).to_radians().cos();
+        let m = |i: usize| {
+            (
+                6378137.0 * lon[i].to_radians(),
+                6378137.0 * (std::f64::consts::FRAC_PI_4 + lat[i].to_radians() / 2.0).tan().ln(),
+            )
+        };
+        let xy: Vec<(f64, f64)> = (0..n).map(m).collect();
+        let near = |a: usize, b: usize| (xy[a].0 - xy[b].0).powi(2) + (xy[a].1 - xy[b].1).powi(2) <= e * e;
+        let core: Vec<bool> = (0..n)
+            .map(|i| (0..n).filter(|&j| near(i, j)).count() >= minp as usize)
+            .collect();
+        // our cluster → theirs, read off the core points: a bijection
+        let mut map = BTreeMap::new();
+        let mut back = BTreeMap::new();
+        for i in (0..n).filter(|&i| core[i]) {
+            let (a, b) = (
+                ours[i].expect("a core point is clustered"),
+                theirs[i].expect("PostGIS clusters it"),
+            );
+            assert_eq!(
+                *map.entry(a).or_insert(b),
+                b,
+                "eps {eps} min {minp}: our cluster {a} split in PostGIS"
+            );
+            assert_eq!(
+                *back.entry(b).or_insert(a),
+                a,
+                "eps {eps} min {minp}: PostGIS cluster {b} split by us"
+            );
+        }
+        assert!(map.len() >= 2, "eps {eps} min {minp}: the fixture should give clusters");
+        let mut borders_both = 0;
+        for i in 0..n {
+            assert_eq!(
+                ours[i].is_some(),
+                theirs[i].is_some(),
+                "eps {eps} min {minp}: noise differs at {i}"
+            );
+            if let (Some(a), Some(b)) = (ours[i], theirs[i])
+                && map.get(&a) != Some(&b)
+            {
+                let reaches = |c: u32| (0..n).any(|j| core[j] && ours[j] == Some(c) && near(i, j));
+                assert!(
+                    !core[i] && reaches(a) && reaches(back[&b]),
+                    "eps {eps} min {minp}: point {i} in our {a}, PostGIS's {b}, not a shared border point"
+                );
+                borders_both += 1;
+            }
+        }
+        assert!(
+            borders_both * 100 <= n,
+            "only rare shared border points differ: {borders_both}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn district_summary_of_d1() {
     let (_db, app) = setup().await;

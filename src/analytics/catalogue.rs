@@ -91,6 +91,34 @@ struct AnalysisFile {
     /// Recomputed in the background after data changes (`warm.rs`).
     #[serde(default)]
     warm: bool,
+    #[serde(default)]
+    dbscan: Option<Dbscan>,
+}
+
+/// The SQL selects points (`x`, `y` in lon/lat and a `label`), and the
+/// answer is their DBSCAN clusters (`dbscan.rs`): `id`, `<count>`,
+/// `<top_label>`, `lat`, `lon`, `radius_m` and the centre as `geom`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dbscan {
+    /// The parameter (a number) holding the neighbourhood distance, metres.
+    pub eps: String,
+    /// The parameter (an integer) holding the fewest points of a cluster.
+    pub min_points: String,
+    /// Output column: the number of points of a cluster.
+    pub count: String,
+    /// Output column: the most common label of its points.
+    pub top_label: String,
+}
+
+impl Dbscan {
+    /// The answer's columns, in order (`geom` aside).
+    pub fn columns(&self) -> Vec<String> {
+        ["id", &self.count, &self.top_label, "lat", "lon", "radius_m"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +135,7 @@ pub struct Analysis {
     /// Its answers for the default parameters (and each `enum` value) are
     /// recomputed in the background when the data change (`warm.rs`).
     pub warm: bool,
+    pub dbscan: Option<Dbscan>,
 }
 
 /// Whether a higher value of an indicator is better or worse.
@@ -284,6 +313,27 @@ fn analysis(dir: &Path, f: AnalysisFile) -> Result<Analysis, String> {
             super::params::check_default(p, d).map_err(|e| format!("parameter `{}`: default {e}", p.name))?;
         }
     }
+    if let Some(d) = &f.dbscan {
+        if !f.geometry || f.tiles || f.layer.is_some() {
+            return Err("`[dbscan]` answers clusters: `geometry = true`, no `tiles`, no `layer`".into());
+        }
+        for (name, kind) in [(&d.eps, ParamType::Number), (&d.min_points, ParamType::Integer)] {
+            let ok = f
+                .params
+                .iter()
+                .any(|p| &p.name == name && p.kind == kind && (p.default.is_some() || p.required));
+            if !ok {
+                return Err(format!(
+                    "`[dbscan]` names `{name}`: a parameter of type {kind:?} with a default or required"
+                ));
+            }
+        }
+        for c in [&d.count, &d.top_label] {
+            if !is_ident(c) || ["id", "lat", "lon", "radius_m", "geom"].contains(&c.as_str()) {
+                return Err(format!("`[dbscan]` column `{c}`: a new lower-case identifier"));
+            }
+        }
+    }
     let sql = read_sql(dir, &f.sql)?;
     Ok(Analysis {
         name: f.name,
@@ -296,5 +346,6 @@ fn analysis(dir: &Path, f: AnalysisFile) -> Result<Analysis, String> {
         derived: f.derived,
         params: f.params,
         warm: f.warm,
+        dbscan: f.dbscan,
     })
 }

@@ -52,6 +52,7 @@ pub fn analysis() -> Analysis {
         layer: None,
         derived: vec![],
         warm: false,
+        dbscan: None,
         params: vec![
             kind,
             param(

@@ -7,6 +7,7 @@
 //! * `indicators` — the district indicators, composed into one analysis;
 //! * `run` — running an analysis (read-only transaction, bound parameters)
 //!   and writing its result in each format;
+//! * `dbscan` — clusters of the points an analysis selects (`[dbscan]`);
 //! * `tiles` — choropleth tiles (`ST_AsMVT`) and their TileJSON;
 //! * `cache` — results and tiles kept until the data change (a data
 //!   version kept by triggers, migration 0080) or five minutes pass;
@@ -20,6 +21,7 @@
 
 pub mod cache;
 pub mod catalogue;
+pub mod dbscan;
 pub mod indicators;
 pub mod params;
 pub mod run;

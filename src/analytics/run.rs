@@ -260,6 +260,9 @@ async fn compute(
     inner: &str,
     tx: &mut sqlx::Transaction<'static, Postgres>,
 ) -> Result<Vec<Row_>, AnalyticsError> {
+    if let Some(spec) = &req.analysis.dbscan {
+        return clustered(req, spec, inner, tx).await;
+    }
     let sql = if req.analysis.geometry {
         format!(
             "SELECT row_to_json(q)::text AS props, ST_AsGeoJSON(q.geom, 7) AS gj, ST_AsText(q.geom) AS wkt, \
@@ -301,6 +304,83 @@ async fn compute(
     Ok(out)
 }
 
+/// The DBSCAN clusters of the points the analysis's SQL selects
+/// (`[dbscan]`, see `dbscan.rs`), as rows like any other analysis's.
+async fn clustered(
+    req: &Request,
+    spec: &catalogue::Dbscan,
+    inner: &str,
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+) -> Result<Vec<Row_>, AnalyticsError> {
+    use futures::TryStreamExt;
+    let param = |name: &str| {
+        req.analysis
+            .params
+            .iter()
+            .position(|p| p.name == name)
+            .and_then(|i| req.values.get(i))
+    };
+    let eps = match param(&spec.eps) {
+        Some(Value::Number(Some(x))) if *x > 0.0 => *x,
+        _ => {
+            return Err(AnalyticsError::BadRequest(format!(
+                "`{}` must be a positive number",
+                spec.eps
+            )));
+        }
+    };
+    let min_points = match param(&spec.min_points) {
+        Some(Value::Integer(Some(x))) if *x >= 1 => usize::try_from(*x).unwrap_or(usize::MAX),
+        _ => {
+            return Err(AnalyticsError::BadRequest(format!(
+                "`{}` must be a positive integer",
+                spec.min_points
+            )));
+        }
+    };
+    let sql = format!("SELECT q.x::float8 AS x, q.y::float8 AS y, q.label::text AS label FROM (\n{inner}\n) q");
+    let started = std::time::Instant::now();
+    let (mut lon, mut lat, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stream = bind_all(sqlx::query(&sql), &req.values).fetch(&mut **tx);
+    while let Some(row) = stream.try_next().await? {
+        let (x, y): (Option<f64>, Option<f64>) = (row.try_get("x")?, row.try_get("y")?);
+        if let (Some(x), Some(y)) = (x, y) {
+            lon.push(x);
+            lat.push(y);
+            labels.push(row.try_get::<Option<String>, _>("label")?);
+        }
+    }
+    drop(stream);
+    let fetched = started.elapsed();
+    let clusters = super::dbscan::clusters(&lon, &lat, eps, min_points);
+    let summaries = super::dbscan::summarise(&lon, &lat, &labels, &clusters);
+    tracing::debug!(analysis = %req.analysis.name, points = lon.len(), clusters = summaries.len(),
+        fetch_ms = fetched.as_millis() as u64, ms = started.elapsed().as_millis() as u64, "analysis ran");
+    let round = |v: f64, places: i32| {
+        let k = 10f64.powi(places);
+        (v * k).round() / k
+    };
+    Ok(summaries
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut props = Map::new();
+            props.insert("id".into(), json!(i + 1));
+            props.insert(spec.count.clone(), json!(c.count));
+            props.insert(spec.top_label.clone(), json!(c.top_label));
+            props.insert("lat".into(), json!(round(c.lat, 5)));
+            props.insert("lon".into(), json!(round(c.lon, 5)));
+            props.insert("radius_m".into(), json!(round(c.radius_m, 1)));
+            Row_ {
+                props,
+                geojson: Some(json!({"type": "Point", "coordinates": [round(c.lon, 7), round(c.lat, 7)]}).to_string()),
+                wkt: Some(format!("POINT({} {})", c.lon, c.lat)),
+                bbox: Some([c.lon, c.lat, c.lon, c.lat]),
+            }
+        })
+        .collect())
+}
+
 /// Column names of the result, from the rows or (when there are none) from
 /// the statement's description.
 pub async fn columns(
@@ -311,6 +391,9 @@ pub async fn columns(
 ) -> Result<Vec<String>, AnalyticsError> {
     if let Some(first) = rows.first() {
         return Ok(first.props.keys().cloned().collect());
+    }
+    if let Some(spec) = &req.analysis.dbscan {
+        return Ok(spec.columns());
     }
     use sqlx::{Column, Executor};
     let allowed = allowed_columns(state, &req.analysis, viewer)?;
