@@ -410,6 +410,41 @@ fn ring(n: usize) -> Vec<[f64; 2]> {
     ring
 }
 
+/// Short coordinates pack 300,000 vertices into an edit under the 5 MB
+/// limit: refused at the geometry field before PostGIS parses it.
+#[tokio::test]
+async fn an_edit_with_too_many_vertices_is_refused_at_its_field() {
+    let db = TestDb::new().await.with_demo(0.05, 3).await;
+    let app = common::app(&db).await;
+    let editor = token(&db, "many_vertices", &[Role::LandEditor]).await;
+    let before = common::all_table_checksums(&db.pool).await;
+    let ring: Vec<[i32; 2]> = (0..300_000).map(|i| [30 + i % 2, 50]).collect();
+    let feature = json!({
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"cadastral_number": "1810100000:01:001:0002", "area_ha": 0.5, "ownership": "communal",
+                        "purpose_code": "02.01", "use_status": "free"}
+    });
+    let body = feature.to_string();
+    assert!(body.len() < 5 * 1024 * 1024, "within the JSON limit: {}", body.len());
+    let started = Instant::now();
+    let req = Request::post("/ogc/collections/land_plots/items")
+        .header(header::AUTHORIZATION, format!("Bearer {editor}"))
+        .header(header::CONTENT_TYPE, "application/geo+json")
+        .body(Body::from(body))
+        .unwrap();
+    let (status, ct, body) = send(&app, req).await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+    assert!(ct.starts_with("application/problem+json"), "{ct}");
+    assert!(
+        text.contains("too many vertices") && text.contains("geometry"),
+        "{text}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(before, common::all_table_checksums(&db.pool).await);
+}
+
 /// A million vertices: over the JSON limit for an edit (413); as an import
 /// file (within its limit) refused with a 4xx in bounded time, nothing written.
 #[tokio::test]
@@ -423,7 +458,7 @@ async fn a_million_vertices_are_refused_cleanly() {
         "type": "Feature",
         "geometry": polygon,
         "properties": {"cadastral_number": "1810100000:01:001:0001", "area_ha": 0.5, "ownership": "communal",
-                        "purpose_code": "02.01"}
+                        "purpose_code": "02.01", "use_status": "free"}
     });
     let body = feature.to_string();
     let started = Instant::now();
@@ -455,6 +490,14 @@ async fn a_million_vertices_are_refused_cleanly() {
         String::from_utf8_lossy(&body[..body.len().min(500)])
     );
     assert!(ct.starts_with("application/problem+json"), "import: {ct}");
+    assert!(
+        String::from_utf8_lossy(&body).contains("too many vertices"),
+        "the import report says why: {}",
+        String::from_utf8_lossy(&body)
+            .split("\"rejected\"")
+            .nth(1)
+            .unwrap_or_default()
+    );
     assert!(
         elapsed < Duration::from_secs(30),
         "import refused only after {elapsed:?}"

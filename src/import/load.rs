@@ -644,14 +644,20 @@ async fn prepare_geometry(
            SELECT CASE WHEN $4 = 'multi' THEN ST_Multi(g) \
                        WHEN $4 = 'single' AND GeometryType(g) LIKE 'MULTI%' AND ST_NumGeometries(g) = 1 \
                             THEN ST_GeometryN(g, 1) \
-                       ELSE g END AS g FROM src) \
+                       ELSE g END AS g FROM src), \
+         sized AS (SELECT g, ST_NPoints(g) AS npoints FROM shaped) \
+         SELECT s.npoints, c.* FROM sized s LEFT JOIN LATERAL ( \
          SELECT ST_AsEWKB(g) AS ewkb, ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason, \
                 GeometryType(g) AS gtype, \
                 (NOT $5 OR EXISTS (SELECT 1 FROM city_boundary b WHERE b.deleted_at IS NULL AND ST_CoveredBy(g, b.geom))) AS in_city, \
                 ($6::bigint IS NULL OR coalesce((SELECT u.perimeter IS NULL OR ST_CoveredBy(g, u.perimeter) \
                                                  FROM users u WHERE u.id = $6), true)) AS in_perimeter, \
                 ST_XMin(g) AS x0, ST_YMin(g) AS y0, ST_XMax(g) AS x1, ST_YMax(g) AS y1 \
-         FROM shaped"
+         WHERE s.npoints <= {max} \
+         ) c ON true",
+        // a one-time filter: an oversized geometry is refused before any
+        // validity or containment test spends time on it
+        max = crate::ogc::edit::MAX_VERTICES
     );
     let (wkt, wkb, json) = match geom {
         Geom::Wkt(t) => (Some(t.as_str()), None, None),
@@ -671,6 +677,15 @@ async fn prepare_geometry(
         Crs::Proj(p) => q.bind(p.as_str()),
     };
     let row = q.fetch_one(&mut *conn).await?;
+    let npoints: Option<i32> = row.try_get("npoints")?;
+    if let Some(n) = npoints
+        && n as usize > crate::ogc::edit::MAX_VERTICES
+    {
+        return Ok(Err(format!(
+            "too many vertices: {n} (at most {} per feature)",
+            crate::ogc::edit::MAX_VERTICES
+        )));
+    }
     let ewkb: Option<Vec<u8>> = row.try_get("ewkb")?;
     let Some(ewkb) = ewkb else {
         return Ok(Err("no geometry could be read".into()));

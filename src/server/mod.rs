@@ -108,6 +108,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::db::replica::track,
         ))
+        // `limit_bodies` (below) is the body limit; axum's own default of
+        // 2 MB would refuse edits between 2 and 5 MB that the limit allows.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state);
 
     // Static front end at `/`; anything not found is a problem document.

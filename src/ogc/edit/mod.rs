@@ -153,6 +153,37 @@ struct PreparedGeometry {
     repaired: Option<String>,
 }
 
+/// Most vertices one feature's geometry may have, in an edit or an import:
+/// far above any parcel, street or boundary of a city, and low enough that
+/// checking validity and containment stays well inside a request's time.
+pub const MAX_VERTICES: usize = 200_000;
+
+/// Positions in a GeoJSON geometry (nested arrays ending in numbers), the
+/// members of a collection included; counting stops past `limit`.
+fn positions(v: &Value, limit: usize) -> usize {
+    fn walk(v: &Value, n: &mut usize, limit: usize) {
+        if *n > limit {
+            return;
+        }
+        match v {
+            Value::Array(items) if items.first().is_some_and(Value::is_number) => *n += 1,
+            Value::Array(items) => items.iter().for_each(|i| walk(i, n, limit)),
+            Value::Object(o) => {
+                if let Some(c) = o.get("coordinates") {
+                    walk(c, n, limit);
+                }
+                if let Some(Value::Array(gs)) = o.get("geometries") {
+                    gs.iter().for_each(|g| walk(g, n, limit));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut n = 0;
+    walk(v, &mut n, limit);
+    n
+}
+
 /// Parses, reprojects and checks a GeoJSON geometry: type, validity
 /// (repaired only on request, and said so), inside the city.
 async fn prepare_geometry(
@@ -163,6 +194,13 @@ async fn prepare_geometry(
     repair: bool,
     errors: &mut Vec<FieldError>,
 ) -> AppResult<Option<PreparedGeometry>> {
+    if positions(geometry, MAX_VERTICES) > MAX_VERTICES {
+        errors.push(FieldError::new(
+            "geometry",
+            format!("too many vertices (more than {MAX_VERTICES} per feature)"),
+        ));
+        return Ok(None);
+    }
     let parsed: Result<String, sqlx::Error> = sqlx::query_scalar(include_str!("sql/parse_geometry.sql"))
         .bind(geometry.to_string())
         .bind(crs.srid)
@@ -1075,4 +1113,35 @@ pub async fn options_item(
             &[(HeaderName::from_static("accept-patch"), ACCEPT_PATCH)],
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn positions_are_counted_in_every_geometry_type() {
+        assert_eq!(positions(&json!({"type": "Point", "coordinates": [1, 2]}), 10), 1);
+        let square = json!([[0, 0], [1, 0], [1, 1], [0, 0]]);
+        assert_eq!(
+            positions(&json!({"type": "Polygon", "coordinates": [square, square]}), 100),
+            8
+        );
+        assert_eq!(
+            positions(
+                &json!({"type": "MultiPolygon", "coordinates": [[square], [square, square]]}),
+                100
+            ),
+            12
+        );
+        let gc = json!({"type": "GeometryCollection", "geometries": [
+            {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
+            {"type": "Point", "coordinates": [0, 0]}]});
+        assert_eq!(positions(&gc, 100), 3);
+        // counting stops soon after the limit
+        let long: Vec<Value> = (0..1000).map(|i| json!([i, i])).collect();
+        let n = positions(&json!({"type": "LineString", "coordinates": long}), 10);
+        assert!(n > 10 && n <= 1000);
+    }
 }
