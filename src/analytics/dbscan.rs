@@ -31,7 +31,7 @@ const MERCATOR_R: f64 = 6_378_137.0;
 /// point), or `None` for noise.
 pub fn clusters(lon: &[f64], lat: &[f64], eps_m: f64, min_points: usize) -> Vec<Option<u32>> {
     let n = lon.len().min(lat.len());
-    if n == 0 || !(eps_m > 0.0) {
+    if n == 0 || eps_m.is_nan() || eps_m <= 0.0 {
         return vec![None; n];
     }
     let (y0, y1) = lat[..n]
