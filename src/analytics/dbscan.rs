@@ -51,79 +51,93 @@ pub fn clusters(lon: &[f64], lat: &[f64], eps_m: f64, min_points: usize) -> Vec<
 
 /// Points sorted into square cells of side just under eps/√2, so that any
 /// two points of one cell are neighbours and a neighbour of a point lies in
-/// the 5 × 5 cells around its own.
-struct Grid<'a> {
-    xy: &'a [[f64; 2]],
+/// the 5 × 5 cells around its own. Everything works on the sorted points
+/// (a cell is a contiguous slice) and maps back to input order at the end.
+struct Grid {
+    /// The points, sorted by cell.
+    xy: Vec<[f64; 2]>,
+    /// Input index of each sorted point.
+    orig: Vec<usize>,
     eps2: f64,
-    /// Point indices, grouped by cell (input order within a cell).
-    order: Vec<usize>,
-    /// Per cell: its key and its range in `order`.
-    cells: Vec<((i64, i64), std::ops::Range<usize>)>,
-    index: HashMap<(i64, i64), usize>,
-    /// The cell of each point.
-    cell_of: Vec<usize>,
+    /// Per cell: its range in `xy`.
+    cells: Vec<std::ops::Range<usize>>,
+    /// Per cell: the cells of its 5 × 5 block (itself included), as a range
+    /// of `nbr`.
+    nbr_of: Vec<std::ops::Range<usize>>,
+    nbr: Vec<usize>,
 }
 
-impl<'a> Grid<'a> {
-    fn new(xy: &'a [[f64; 2]], eps: f64) -> Self {
+impl Grid {
+    fn new(points: &[[f64; 2]], eps: f64) -> Self {
         // Slightly under eps/√2: the diagonal of a cell stays below eps even
         // after rounding.
         let side = eps / std::f64::consts::SQRT_2 * (1.0 - 1e-9);
         let key = |p: &[f64; 2]| ((p[0] / side).floor() as i64, (p[1] / side).floor() as i64);
-        let mut order: Vec<usize> = (0..xy.len()).collect();
-        order.sort_by_key(|&i| (key(&xy[i]), i));
-        let mut cells: Vec<((i64, i64), std::ops::Range<usize>)> = Vec::new();
-        let mut cell_of = vec![0; xy.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            let k = key(&xy[i]);
-            match cells.last_mut() {
-                Some((last, range)) if *last == k => range.end = pos + 1,
-                _ => cells.push((k, pos..pos + 1)),
+        let mut keyed: Vec<((i64, i64), usize)> = points.iter().enumerate().map(|(i, p)| (key(p), i)).collect();
+        keyed.sort_unstable();
+        let xy: Vec<[f64; 2]> = keyed.iter().map(|&(_, i)| points[i]).collect();
+        let orig: Vec<usize> = keyed.iter().map(|&(_, i)| i).collect();
+        let mut keys: Vec<(i64, i64)> = Vec::new();
+        let mut cells: Vec<std::ops::Range<usize>> = Vec::new();
+        for (pos, (k, _)) in keyed.iter().enumerate() {
+            match (keys.last(), cells.last_mut()) {
+                (Some(last), Some(range)) if last == k => range.end = pos + 1,
+                _ => {
+                    keys.push(*k);
+                    cells.push(pos..pos + 1);
+                }
             }
-            cell_of[i] = cells.len() - 1;
         }
-        let index = cells.iter().enumerate().map(|(c, (k, _))| (*k, c)).collect();
+        // Keys are sorted: the cells of one row of a block are a contiguous
+        // run, found by binary search (no hashing per point).
+        let mut nbr = Vec::new();
+        let mut nbr_of = Vec::with_capacity(keys.len());
+        for &(cx, cy) in &keys {
+            let start = nbr.len();
+            for dx in -2..=2 {
+                let from = keys.partition_point(|&k| k < (cx + dx, cy - 2));
+                nbr.extend((from..keys.len()).take_while(|&d| keys[d] <= (cx + dx, cy + 2)));
+            }
+            nbr_of.push(start..nbr.len());
+        }
         Grid {
             xy,
+            orig,
             eps2: eps * eps,
-            order,
             cells,
-            index,
-            cell_of,
+            nbr_of,
+            nbr,
         }
     }
 
-    fn near(&self, a: usize, b: usize) -> bool {
+    fn d2(&self, a: usize, b: usize) -> f64 {
         let (p, q) = (self.xy[a], self.xy[b]);
-        (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) <= self.eps2
+        (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)
     }
 
-    /// The cells that can hold a neighbour of a point of cell `c` (itself
-    /// included).
-    fn around(&self, c: usize) -> impl Iterator<Item = usize> + '_ {
-        let (cx, cy) = self.cells[c].0;
-        (-2..=2).flat_map(move |dx| (-2..=2).filter_map(move |dy| self.index.get(&(cx + dx, cy + dy)).copied()))
-    }
-
-    fn points(&self, c: usize) -> &[usize] {
-        &self.order[self.cells[c].1.clone()]
+    /// The cells that can hold a neighbour of a point of cell `c`.
+    fn around(&self, c: usize) -> &[usize] {
+        &self.nbr[self.nbr_of[c].clone()]
     }
 
     fn dbscan(&self, min_points: usize) -> Vec<Option<u32>> {
         let n = self.xy.len();
-        // Core points.
+        // Core points (by sorted position).
         let mut core = vec![false; n];
-        for c in 0..self.cells.len() {
-            let own = self.points(c);
+        for (c, own) in self.cells.iter().enumerate() {
             if own.len() >= min_points {
-                own.iter().for_each(|&i| core[i] = true);
+                core[own.clone()].fill(true);
                 continue;
             }
-            for &i in own {
+            let reachable: usize = self.around(c).iter().map(|&d| self.cells[d].len()).sum();
+            if reachable < min_points {
+                continue;
+            }
+            for i in own.clone() {
                 let mut count = 0;
-                'cells: for d in self.around(c) {
-                    for &j in self.points(d) {
-                        if self.near(i, j) {
+                'cells: for &d in self.around(c) {
+                    for j in self.cells[d].clone() {
+                        if self.d2(i, j) <= self.eps2 {
                             count += 1;
                             if count >= min_points {
                                 break 'cells;
@@ -136,44 +150,72 @@ impl<'a> Grid<'a> {
         }
         // Cells with a core point; all core points of one cell are within
         // eps of each other, so a cell's core points share a cluster.
-        let cores: Vec<Vec<usize>> = (0..self.cells.len())
-            .map(|c| self.points(c).iter().copied().filter(|&i| core[i]).collect())
+        let cores: Vec<Vec<usize>> = self
+            .cells
+            .iter()
+            .map(|r| r.clone().filter(|&i| core[i]).collect())
             .collect();
+        // The box of each cell's core points: two cells whose boxes are
+        // farther apart than eps cannot join.
+        let boxes: Vec<[f64; 4]> = cores
+            .iter()
+            .map(|cs| {
+                cs.iter().fold(
+                    [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
+                    |b, &i| {
+                        let p = self.xy[i];
+                        [b[0].min(p[0]), b[1].min(p[1]), b[2].max(p[0]), b[3].max(p[1])]
+                    },
+                )
+            })
+            .collect();
+        let gap2 = |a: &[f64; 4], b: &[f64; 4]| {
+            let dx = (a[0] - b[2]).max(b[0] - a[2]).max(0.0);
+            let dy = (a[1] - b[3]).max(b[1] - a[3]).max(0.0);
+            dx * dx + dy * dy
+        };
         let mut sets = UnionFind::new(self.cells.len());
         for c in 0..self.cells.len() {
             if cores[c].is_empty() {
                 continue;
             }
-            for d in self.around(c) {
-                if d <= c || cores[d].is_empty() || sets.find(c) == sets.find(d) {
+            for &d in self.around(c) {
+                if d <= c || cores[d].is_empty() || gap2(&boxes[c], &boxes[d]) > self.eps2 {
                     continue;
                 }
-                let joined = cores[c].iter().any(|&i| cores[d].iter().any(|&j| self.near(i, j)));
+                if sets.find(c) == sets.find(d) {
+                    continue;
+                }
+                let joined = cores[c]
+                    .iter()
+                    .any(|&i| cores[d].iter().any(|&j| self.d2(i, j) <= self.eps2));
                 if joined {
                     sets.union(c, d);
                 }
             }
         }
-        // Each point's cell of clustering: its own for a core point, that of
-        // its nearest core point for a border point.
+        // Each input point's clustered cell: its own for a core point, that
+        // of its nearest core point for a border point (ties: the earlier
+        // point in the input).
         let mut root: Vec<Option<usize>> = vec![None; n];
-        for i in 0..n {
-            let c = self.cell_of[i];
-            if core[i] {
-                root[i] = Some(sets.find(c));
-                continue;
-            }
-            let mut best: Option<(f64, usize)> = None;
-            for d in self.around(c) {
-                for &j in &cores[d] {
-                    let (p, q) = (self.xy[i], self.xy[j]);
-                    let d2 = (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2);
-                    if d2 <= self.eps2 && best.is_none_or(|(b2, bj)| d2 < b2 || (d2 == b2 && j < bj)) {
-                        best = Some((d2, j));
+        for (c, own) in self.cells.iter().enumerate() {
+            for i in own.clone() {
+                root[self.orig[i]] = if core[i] {
+                    Some(sets.find(c))
+                } else {
+                    let mut best: Option<(f64, usize, usize)> = None;
+                    for &d in self.around(c) {
+                        for &j in &cores[d] {
+                            let d2 = self.d2(i, j);
+                            let better = best.is_none_or(|(b2, bj, _)| d2 < b2 || (d2 == b2 && self.orig[j] < bj));
+                            if d2 <= self.eps2 && better {
+                                best = Some((d2, self.orig[j], d));
+                            }
+                        }
                     }
-                }
+                    best.map(|(_, _, d)| sets.find(d))
+                };
             }
-            root[i] = best.map(|(_, j)| sets.find(self.cell_of[j]));
         }
         // Numbered in order of each cluster's first point.
         let mut number: HashMap<usize, u32> = HashMap::new();
