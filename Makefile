@@ -7,9 +7,11 @@ SHELL := /bin/bash
 
 PG_VERSION ?= 15
 # PostgreSQL + PostGIS for the embedded cluster (PostGIS reprojects, through
-# PROJ); for the tests: PROJ's cs2cs (proj-bin), GDAL and OWSLib as clients.
+# PROJ); DejaVu fonts for the map labels (/fonts); for the tests: PROJ's cs2cs
+# (proj-bin), GDAL and OWSLib as clients.
 APT_PACKAGES := postgresql-$(PG_VERSION) postgresql-$(PG_VERSION)-postgis-3 \
-                pkg-config ca-certificates gdal-bin proj-bin python3-owslib
+                pkg-config ca-certificates gdal-bin proj-bin python3-owslib \
+                fonts-dejavu-core
 # Browser tests only (make test): Debian's Chromium, driven by playwright-core.
 TEST_APT_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

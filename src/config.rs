@@ -37,6 +37,16 @@ pub struct Config {
     #[arg(long, env = "GEOPORTAL_STYLES_DIR", default_value = "styles", global = true)]
     pub styles_dir: PathBuf,
 
+    /// Directory of the TrueType/OpenType fonts whose glyphs draw map labels
+    /// (`/fonts/…`); Debian's `fonts-dejavu-core` by default.
+    #[arg(
+        long,
+        env = "GEOPORTAL_FONTS_DIR",
+        default_value = "/usr/share/fonts/truetype/dejavu",
+        global = true
+    )]
+    pub fonts_dir: PathBuf,
+
     /// An external basemap (a MapLibre style URL or a raster tile URL
     /// template with `{z}/{x}/{y}`); without it the portal draws its own
     /// basemap from the city's base layers and needs no internet.
@@ -183,6 +193,7 @@ impl Config {
             layers_dir: PathBuf::from("layers"),
             web_dir: PathBuf::from("web/dist"),
             styles_dir: PathBuf::from("styles"),
+            fonts_dir: PathBuf::from("/usr/share/fonts/truetype/dejavu"),
             basemap_url: None,
             cors_origins: vec!["*".into()],
             request_timeout_secs: 30,

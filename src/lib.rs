@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod fonts;
 pub mod import;
 pub mod ogc;
 pub mod openapi;

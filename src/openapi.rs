@@ -100,6 +100,8 @@ use crate::server::AppState;
         crate::import::http::energy_readings,
         crate::analytics::run::list,
         crate::analytics::run::run,
+        crate::fonts::list,
+        crate::fonts::glyphs,
         crate::analytics::tiles::tilejson,
         crate::analytics::tiles::tile,
     ),

@@ -35,6 +35,8 @@ pub struct AppState {
     /// Read replicas (`DATABASE_REPLICA_URLS`, `src/db/replica.rs`): read
     /// handlers take their pool from `reader`/`reader_for`.
     pub replicas: crate::db::replica::Replicas,
+    /// Glyphs of the map labels (`src/fonts.rs`).
+    pub fonts: crate::fonts::Fonts,
 }
 
 impl AppState {
@@ -43,6 +45,7 @@ impl AppState {
         let auth = crate::auth::AuthState::new(&config);
         let replicas = crate::db::replica::Replicas::from_config(pool.clone(), &config);
         tiles.attach_replicas(replicas.clone());
+        let fonts = crate::fonts::Fonts::load(&config.fonts_dir);
         AppState {
             pool,
             registry,
@@ -50,6 +53,7 @@ impl AppState {
             tiles,
             auth,
             replicas,
+            fonts,
         }
     }
 
@@ -99,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::opendata::routes())
         .merge(crate::ogc::routes().merge(crate::openapi::routes()))
         .merge(crate::tiles::routes())
+        .merge(crate::fonts::routes())
         .merge(crate::analytics::routes(&state))
         .merge(crate::auth::routes())
         .merge(crate::appeals::routes())

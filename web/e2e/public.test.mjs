@@ -43,6 +43,11 @@ test('the resident map loads, draws our layers and has no console errors', async
   const drawn = await page.evaluate(() => window.geoportal.map.queryRenderedFeatures().map((f) => f.layer.metadata?.['geoportal:layer']));
   assert.ok(drawn.includes('city_boundary'), 'the basemap draws the city boundary');
   assert.ok(drawn.includes('electoral_districts') || drawn.includes('appeals'), `overlay layers drawn: ${[...new Set(drawn)]}`);
+  // Labels: the glyphs come from our server (/fonts) and names are placed.
+  const labels = await page.evaluate(() => window.geoportal.map
+    .queryRenderedFeatures({ layers: ['water-label', 'streets-label'] })
+    .map((f) => f.properties.name));
+  assert.ok(labels.some((n) => /[а-яіїєґ]/i.test(n ?? '')), `Ukrainian names drawn: ${labels.slice(0, 5)}`);
   // Every public thematic layer is in the switcher, with a legend.
   const catalogue = await getJson('/api/layers');
   const thematic = catalogue.layers.filter((l) => l.group === 'thematic' && l.geometry_type !== 'None').map((l) => l.id);

@@ -143,7 +143,9 @@ export async function buildStyle({ overlay = 'public.json', only = null, generic
     sources: {},
     layers: [],
   };
-  if (base.glyphs) style.glyphs = base.glyphs;
+  // Our glyph URL is relative; MapLibre needs it absolute (and a URL object
+  // would escape its {fontstack}/{range} placeholders).
+  if (base.glyphs) style.glyphs = base.glyphs.startsWith('/') ? `${location.origin}${base.glyphs}` : base.glyphs;
   if (base.sprite) style.sprite = base.sprite;
 
   const keep = async (sources, { overlay: isOverlay }) => {
@@ -164,6 +166,11 @@ export async function buildStyle({ overlay = 'public.json', only = null, generic
   await keep(over.sources ?? {}, { overlay: true });
   for (const l of base.layers ?? []) {
     if (l.source && !style.sources[l.source]) continue;
+    // Labels of layers with English names (`name_en`) follow the page's language.
+    if (l.metadata?.['geoportal:label'] && lang() === 'en') {
+      style.layers.push({ ...l, layout: { ...l.layout, 'text-field': ['coalesce', ['get', 'name_en'], ['get', 'name']] } });
+      continue;
+    }
     style.layers.push(l);
   }
   const overlayIds = [];
