@@ -114,9 +114,10 @@ impl Geom {
         w < size && h < size
     }
 
-    /// Douglas–Peucker at one tile unit, as `ST_AsMVTGeom` does before it
-    /// clips: vertices that move the line less than the grid resolves go.
-    /// A ring that would collapse is kept as it is (snapping decides).
+    /// As `ST_AsMVTGeom` (PostGIS 3.3) does before it snaps and clips, at
+    /// half a tile unit: vertices closer than that to the previous one go,
+    /// then Douglas–Peucker drops those that move the line by less. A ring
+    /// that would collapse is kept as it is (snapping decides).
     fn simplified(self) -> Geom {
         match self {
             Geom::Points(p) => Geom::Points(p),
@@ -156,7 +157,7 @@ impl Geom {
                 }
                 let mut any = false;
                 for line in lines {
-                    for piece in clip_line(line, lo, hi) {
+                    for piece in clip_line(&on_grid(line), lo, hi) {
                         let snapped = dedup(piece.iter().map(snap));
                         if snapped.len() < 2 {
                             continue;
@@ -178,9 +179,13 @@ impl Geom {
                 if w < 0.5 && h < 0.5 {
                     return None;
                 }
+                // Snapped before the clip: where an edge crosses the buffer
+                // line then follows from grid vertices, which is closer to
+                // what `ST_AsMVTGeom` gives (bench/RESULTS.md: outlines more
+                // than 2 units from PostGIS's 464 → 29 of 36,640).
                 let clipped: Vec<Vec<Vec<Pt>>> = polys
                     .iter()
-                    .map(|poly| poly.iter().map(|ring| clip_ring(ring, lo, hi)).collect())
+                    .map(|poly| poly.iter().map(|ring| clip_ring(&on_grid(ring), lo, hi)).collect())
                     .collect();
                 let polys = make_valid(snap_polygons(&clipped));
                 for poly in &polys {
@@ -296,9 +301,31 @@ fn to_geo(polys: &GridPolygons) -> geo::MultiPolygon<f64> {
     )
 }
 
-/// The line without the vertices closer than one unit to the simplified
-/// line; unchanged if fewer than `min` vertices would be left.
+/// Half a tile unit, squared: PostGIS's `res`, half the output resolution.
+const HALF_UNIT2: f64 = 0.25;
+
+/// The line without repeated vertices (closer than half a unit to the last
+/// kept one; the last vertex stays) and then without the vertices closer
+/// than half a unit to the simplified line; unchanged if fewer than `min`
+/// vertices would be left.
 fn douglas_peucker(line: Vec<Pt>, min: usize) -> Vec<Pt> {
+    let mut line = line;
+    if line.len() > 2 {
+        let last = line[line.len() - 1];
+        let mut kept: Vec<Pt> = Vec::with_capacity(line.len());
+        for (i, p) in line.iter().enumerate() {
+            let repeated = kept
+                .last()
+                .is_some_and(|q: &Pt| (p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) <= HALF_UNIT2);
+            if i == 0 || (!repeated && i < line.len() - 1) {
+                kept.push(*p);
+            }
+        }
+        kept.push(last);
+        if kept.len() >= min {
+            line = kept;
+        }
+    }
     let n = line.len();
     if n <= 2 {
         return line;
@@ -324,7 +351,7 @@ fn douglas_peucker(line: Vec<Pt>, min: usize) -> Vec<Pt> {
                 far = (d2, i);
             }
         }
-        if far.0 > 1.0 {
+        if far.0 > HALF_UNIT2 {
             keep[far.1] = true;
             stack.push((a, far.1));
             stack.push((far.1, b));
@@ -345,6 +372,11 @@ fn extent_of<'a>(pts: impl Iterator<Item = &'a Pt>) -> (f64, f64) {
         y1 = y1.max(p[1]);
     }
     ((x1 - x0).max(0.0), (y1 - y0).max(0.0))
+}
+
+/// The vertices rounded to the grid (still as floats, for the clip).
+fn on_grid(pts: &[Pt]) -> Vec<Pt> {
+    pts.iter().map(|p| [p[0].round(), p[1].round()]).collect()
 }
 
 fn snap(p: &Pt) -> [i64; 2] {
