@@ -11,7 +11,7 @@ PG_VERSION ?= 15
 # (proj-bin), GDAL and OWSLib as clients.
 APT_PACKAGES := postgresql-$(PG_VERSION) postgresql-$(PG_VERSION)-postgis-3 \
                 pkg-config ca-certificates gdal-bin proj-bin python3-owslib \
-                fonts-dejavu-core
+                fonts-dejavu-core fonts-dejavu-extra
 # Browser tests only (make test): Debian's Chromium, driven by playwright-core.
 TEST_APT_PACKAGES := chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -38,7 +38,7 @@ pub struct Config {
     pub styles_dir: PathBuf,
 
     /// Directory of the TrueType/OpenType fonts whose glyphs draw map labels
-    /// (`/fonts/…`); Debian's `fonts-dejavu-core` by default.
+    /// (`/fonts/…`); Debian's `fonts-dejavu-core`/`-extra` by default.
     #[arg(
         long,
         env = "GEOPORTAL_FONTS_DIR",

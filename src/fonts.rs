@@ -1,7 +1,7 @@
 //! Map label glyphs: `GET /fonts/{fontstack}/{start}-{end}.pbf`, the
 //! signed-distance-field glyph ranges MapLibre needs to draw any text
 //! (street, district and water names), made from the TrueType fonts of
-//! `GEOPORTAL_FONTS_DIR` (Debian's `fonts-dejavu-core` by default: Latin
+//! `GEOPORTAL_FONTS_DIR` (Debian's `fonts-dejavu-core` and `-extra`: Latin
 //! and Cyrillic) — no font server on the internet.
 //!
 //! Glyphs follow the format every MapLibre glyph server uses (node-fontnik,
