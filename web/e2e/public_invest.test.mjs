@@ -16,6 +16,9 @@ test('the investor map loads in English with the sites the search API finds', as
   const { context, page, errors } = await openPage(browser, '/invest');
   await waitForMap(page);
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  // On an English page the basemap's names come from name_en where there is one.
+  const labelField = await page.evaluate(() => window.geoportal.map.getLayoutProperty('streets-label', 'text-field'));
+  assert.ok(JSON.stringify(labelField).includes('name_en'), `English labels: ${JSON.stringify(labelField)}`);
   await page.locator('.results h2').waitFor();
   const listed = await page.$$eval('.site-list li', (els) => els.map((e) => e.dataset.site));
   assert.deepEqual(listed, all.rows.map((r) => String(r.id)));
