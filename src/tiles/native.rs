@@ -62,7 +62,10 @@ pub async fn layer_tile(
         if drop_subpixel && geom.smaller_than(f64::from(EXTENT) / 256.0) {
             continue;
         }
-        let geom = geom.simplified();
+        // `ST_AsMVTGeom` (PostGIS 3.3) only snaps: simplifying too would
+        // move outlines off PostGIS's by up to half a unit. Only a tile
+        // rebuilt because it was too large is also simplified.
+        let geom = if drop_subpixel { geom.simplified() } else { geom };
         let Some((kind, commands)) = geom.clip_and_encode() else {
             continue;
         };
@@ -428,7 +431,11 @@ fn clip_ring(ring: &[Pt], lo: f64, hi: f64) -> Vec<Pt> {
             let prev = pts[(i + n - 1) % n];
             let (ci, pi) = (keep(&cur), keep(&prev));
             if ci != pi {
-                out.push(cross(prev, cur, axis, bound));
+                // Where the outline meets the buffer line, truncated to the
+                // grid, as PostGIS's clipper (wagyu) places it.
+                let mut p = cross(prev, cur, axis, bound);
+                p[1 - axis] = p[1 - axis].trunc();
+                out.push(p);
             }
             if ci {
                 out.push(cur);
