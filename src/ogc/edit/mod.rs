@@ -184,6 +184,15 @@ fn positions(v: &Value, limit: usize) -> usize {
     n
 }
 
+/// Whether PostGIS refused the geometry itself (its readers raise data
+/// exceptions or XX000), as opposed to a connection failure, a lack of
+/// resources, a timeout or a lock (classes 08, 53, 57, 40, 55), which stay
+/// server-side errors.
+fn geometry_refused(db: &dyn sqlx::error::DatabaseError) -> bool {
+    !db.code()
+        .is_some_and(|c| ["08", "53", "57", "40", "55"].iter().any(|class| c.starts_with(class)))
+}
+
 /// Parses, reprojects and checks a GeoJSON geometry: type, validity
 /// (repaired only on request, and said so), inside the city.
 async fn prepare_geometry(
@@ -209,7 +218,7 @@ async fn prepare_geometry(
         .await;
     let hex = match parsed {
         Ok(h) => h,
-        Err(sqlx::Error::Database(db)) => {
+        Err(sqlx::Error::Database(db)) if geometry_refused(db.as_ref()) => {
             errors.push(FieldError::new(
                 "geometry",
                 format!("not a GeoJSON geometry in {}: {}", crs.uri(), db.message()),
@@ -229,13 +238,26 @@ async fn prepare_geometry(
         GeometryType::Polygon | GeometryType::MultiPolygon => 3,
         GeometryType::Geometry | GeometryType::None => 0,
     };
-    let row = sqlx::query(include_str!("sql/check_geometry.sql"))
+    let checked = sqlx::query(include_str!("sql/check_geometry.sql"))
         .bind(&hex)
         .bind(repair)
         .bind(multi)
         .bind(dimension)
         .fetch_one(&state.pool)
-        .await?;
+        .await;
+    let row = match checked {
+        Ok(row) => row,
+        // ST_GeomFromGeoJSON accepts shapes its own EWKB reader then
+        // refuses, such as a LineString of one position.
+        Err(sqlx::Error::Database(db)) if geometry_refused(db.as_ref()) => {
+            errors.push(FieldError::new(
+                "geometry",
+                format!("not a valid geometry: {}", db.message()),
+            ));
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let was_valid: bool = row.try_get(0)?;
     let reason: String = row.try_get(1)?;
     let kind: String = row.try_get(2)?;
