@@ -78,6 +78,17 @@ const TEMPLATES: &[&str] = &[
     "/open311/v2/requests.json?service_code={}",
     "/open311/v2/requests/{}",
     "/open311/v2/services/{}",
+    "/api/appeals?status={}",
+    "/api/appeals?category={}",
+    "/api/appeals?executor={}",
+    "/api/appeals?limit={}",
+    "/api/appeals/{}",
+    "/api/appeals/overdue?soon_days={}",
+    "/api/districts?date={}",
+    "/api/analytics/{}/tiles.json",
+    "/api/analytics/district_indicators/tiles/{}/0/0",
+    "/fonts/{}/0-255.pbf",
+    "/fonts/DejaVu%20Sans/{}",
 ];
 
 fn encode(s: &str) -> String {
@@ -190,6 +201,100 @@ async fn sql_injection_corpus_has_no_effect() {
     assert!(requests > 1000);
     let after = common::all_table_checksums(&db.pool).await;
     assert_eq!(before, after, "the corpus changed the database");
+}
+
+/// The corpus in request bodies: sign-in fields, an appeal's category and
+/// a plot's address. Sign-in and filing refuse it (4xx, never 5xx); the
+/// address is stored as the very text sent (or refused at its field). No
+/// table changes but the plot, its history, the rate-limit buckets and the
+/// data versions that caches key on.
+#[tokio::test]
+async fn sql_injection_in_bodies_is_only_data() {
+    let db = TestDb::new().await.with_demo(0.05, 7).await;
+    let app = common::app(&db).await;
+    let editor = token(&db, "inj_body", &[Role::LandEditor, Role::Admin]).await;
+    let fid: i64 = sqlx::query_scalar("SELECT min(id) FROM land_plots WHERE deleted_at IS NULL")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let before = common::all_table_checksums(&db.pool).await;
+    let json = |method: &str, uri: &str, body: serde_json::Value| {
+        {
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-forwarded-for", "203.0.113.7")
+        }
+        .body(Body::from(body.to_string()))
+        .unwrap()
+    };
+    let item = format!("/ogc/collections/land_plots/items/{fid}");
+    for payload in INJECTIONS {
+        let (status, _, body) = send(
+            &app,
+            json(
+                "POST",
+                "/api/auth/login",
+                serde_json::json!({"username": payload, "password": payload}),
+            ),
+        )
+        .await;
+        assert!(
+            status.is_client_error(),
+            "login {payload:?}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        let filing = serde_json::json!({
+            "kind": "complaint", "category": payload, "description": payload,
+            "lon": 28.66, "lat": 50.25, "consent": true,
+            "contact": {"name": payload, "email": "a@example.org"},
+        });
+        let (status, _, body) = send(&app, json("POST", "/api/appeals", filing)).await;
+        assert!(
+            status.is_client_error(),
+            "filing {payload:?}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+
+        let get = || {
+            Request::get(&item)
+                .header(header::AUTHORIZATION, format!("Bearer {editor}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let response = app.clone().oneshot(get()).await.unwrap();
+        let etag = response.headers().get(header::ETAG).cloned().expect("an ETag");
+        let patch = Request::patch(&item)
+            .header(header::AUTHORIZATION, format!("Bearer {editor}"))
+            .header(header::CONTENT_TYPE, "application/merge-patch+json")
+            .header(header::IF_MATCH, etag)
+            .body(Body::from(
+                serde_json::json!({"properties": {"address": payload}}).to_string(),
+            ))
+            .unwrap();
+        let (status, _, body) = send(&app, patch).await;
+        let text = String::from_utf8_lossy(&body);
+        if payload.contains('\0') {
+            // PostgreSQL text holds no NUL: refused as data.
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{payload:?}: {text}");
+            continue;
+        }
+        assert!(status.is_success(), "patch {payload:?}: {status} {text}");
+        let (_, _, body) = send(&app, get()).await;
+        let feature: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(feature["properties"]["address"], *payload, "stored as sent");
+    }
+    let after = common::all_table_checksums(&db.pool).await;
+    let changed: Vec<&String> = before.keys().filter(|t| before.get(*t) != after.get(*t)).collect();
+    for t in &changed {
+        assert!(
+            ["land_plots", "history", "rate_limits", "tile_data_versions"].contains(&t.as_str())
+                || t.starts_with("analytics_"),
+            "the body corpus changed {t} (changed: {changed:?})"
+        );
+    }
+    assert!(changed.iter().any(|t| *t == "land_plots"), "the addresses were written");
 }
 
 fn problem(status: StatusCode, ct: &str, body: &[u8], expected: StatusCode, what: &str) {

@@ -41,3 +41,27 @@ async fn investor_map() {
     let _one = BROWSER.lock().await;
     web_support::run_e2e("public_invest.test.mjs", addr, &[]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_raster_basemap() {
+    web_support::require_built_portal();
+    let db = common::TestDb::new().await.with_demo(0.05, 11).await;
+    // A free loopback port for the "external" tile server the browser test
+    // starts: another origin than the server under test.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let registry = common::registry(&db).await;
+    let app = common::app_with_config(&db, registry, |c| {
+        c.basemap_url = Some(format!("http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"));
+    });
+    let addr = web_support::serve(app).await;
+    let _one = BROWSER.lock().await;
+    web_support::run_e2e(
+        "public_basemap.test.mjs",
+        addr,
+        &[("GEOPORTAL_TEST_BASEMAP_PORT", port.to_string())],
+    )
+    .await;
+}

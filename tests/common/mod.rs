@@ -256,9 +256,15 @@ pub fn layers_dir() -> PathBuf {
 
 /// The application router on `db`, with `registry`.
 pub fn app_with(db: &TestDb, registry: Registry) -> axum::Router {
+    app_with_config(db, registry, |_| {})
+}
+
+/// The router with the test defaults changed by `change`.
+pub fn app_with_config(db: &TestDb, registry: Registry, change: impl FnOnce(&mut Config)) -> axum::Router {
     let mut config = Config::defaults();
     config.web_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/dist");
     config.styles_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("styles");
+    change(&mut config);
     server::router(AppState::new(db.pool.clone(), Arc::new(registry), Arc::new(config)))
 }
 

@@ -20,13 +20,24 @@ export async function launch() {
   });
 }
 
-/** A new page whose console errors and uncaught exceptions land in `errors`. */
-export async function openPage(browser, path, { viewport = { width: 1280, height: 800 }, locale = 'uk-UA' } = {}) {
+/**
+ * A new page whose console errors, uncaught exceptions and requests to any
+ * origin but ours (the portal must work with no internet: no CDN, no
+ * external tiles unless configured — `allowOrigins`) land in `errors`.
+ */
+export async function openPage(browser, path, { viewport = { width: 1280, height: 800 }, locale = 'uk-UA', allowOrigins = [] } = {}) {
   const context = await browser.newContext({ viewport, locale, baseURL: BASE_URL });
   const page = await context.newPage();
   const errors = [];
+  const ours = new URL(BASE_URL).origin;
   page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
   page.on('pageerror', (err) => errors.push(String(err)));
+  page.on('request', (req) => {
+    const url = new URL(req.url());
+    if (['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol) && url.origin !== ours && !allowOrigins.includes(url.origin)) {
+      errors.push(`request to another origin: ${req.url()}`);
+    }
+  });
   if (path) await page.goto(path);
   return { context, page, errors };
 }

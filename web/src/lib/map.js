@@ -114,6 +114,25 @@ function genericLayers(layer, i) {
   return out;
 }
 
+/** Whether an external basemap URL is a raster tile template rather than a style. */
+export function isTileTemplate(url) {
+  return ['{z}', '{x}', '{y}'].every((part) => url.includes(part)) || url.includes('{quadkey}');
+}
+
+/**
+ * A basemap style around an external raster tile template. Labels of our
+ * overlay still use our own glyphs.
+ */
+export function rasterBasemap(template) {
+  return {
+    version: 8,
+    name: 'External raster basemap',
+    glyphs: '/fonts/{fontstack}/{range}.pbf',
+    sources: { basemap: { type: 'raster', tiles: [template], tileSize: 256, maxzoom: 19 } },
+    layers: [{ id: 'basemap-raster', type: 'raster', source: 'basemap' }],
+  };
+}
+
 /** The registry layer a style layer draws, or null for the background and foreign layers. */
 export function layerOf(styleLayer) {
   return styleLayer?.metadata?.['geoportal:layer'] ?? null;
@@ -128,7 +147,9 @@ export function layerOf(styleLayer) {
 export async function buildStyle({ overlay = 'public.json', only = null, generic = true } = {}) {
   const [p, cat] = await Promise.all([portal(), catalogue()]);
   let base;
-  if (p.basemap_url) {
+  if (p.basemap_url && isTileTemplate(p.basemap_url)) {
+    base = rasterBasemap(p.basemap_url);
+  } else if (p.basemap_url) {
     // Another origin: a plain request, never our bearer token.
     const res = await fetch(p.basemap_url, { credentials: 'omit' });
     if (!res.ok) throw new Error(`${p.basemap_url}: HTTP ${res.status}`);
