@@ -1,7 +1,8 @@
 //! The canary, beyond appeals (tests/appeals.rs has theirs): distinctive
 //! secrets and personal data pass through every area added since — sign-in,
 //! registration, emailed links, password reset, API keys, editing, import,
-//! registers, search, appeal tracking — on the real binary with its log at
+//! registers, search, appeal tracking, account changes by the admin, area
+//! subscriptions, Open311 filing, the office's contact view — on the real binary with its log at
 //! `debug` (SQL statements and request spans included). None of them may
 //! appear in the log, and the personal data in no public output.
 
@@ -298,6 +299,105 @@ async fn no_secret_or_personal_data_reaches_the_log_or_public_outputs() {
     let r = http(port, "GET", &format!("/api/appeals/track/{track_token}"), &[], "");
     assert_eq!(r.status, 200, "{}", r.body);
 
+    // The admin changes an account's details and mails it a reset link.
+    let r = http(port, "GET", "/api/auth/me", &ed, "");
+    let editor_id = r.json()["user"]["id"].as_i64().unwrap_or_else(|| panic!("an id in {}", r.body));
+    let r = http(
+        port,
+        "PATCH",
+        &format!("/api/admin/users/{editor_id}"),
+        &auth,
+        &json!({"email": "zzcanary.patched@example.org", "display_name": "Zzpatchedname"}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = http(
+        port,
+        "POST",
+        &format!("/api/admin/users/{editor_id}/reset-password"),
+        &auth,
+        "",
+    );
+    assert!(r.status < 300, "{} {}", r.status, r.body);
+    // Every reset token mailed so far; the second is the admin's, written
+    // by the outbox worker soon after.
+    let started = Instant::now();
+    let mails = loop {
+        let text = std::fs::read_to_string(&outbox).unwrap_or_default();
+        if text.matches("/reset-password?token=").count() >= 2 {
+            break text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no second reset mail: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for part in mails.split("/reset-password?token=").skip(1) {
+        let token: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        if token.len() >= 16 {
+            secrets.push(token);
+        }
+    }
+
+    // A resident subscribes to new appeals around a point (mails go to the
+    // account's address).
+    let r = http(
+        port,
+        "POST",
+        "/api/auth/login",
+        &[],
+        &json!({"username": "zzcanary.resident@example.org", "password": new_password}).to_string(),
+    );
+    let resident = r.json()["token"].as_str().unwrap_or_default().to_string();
+    secrets.push(resident.clone());
+    let resident_bearer = format!("Bearer {resident}");
+    let r = http(
+        port,
+        "POST",
+        "/api/appeals/subscriptions",
+        &[("Authorization", resident_bearer.as_str())],
+        &json!({"lon": lon, "lat": lat, "radius_m": 500}).to_string(),
+    );
+    assert!(r.status == 201 || r.status == 200, "{} {}", r.status, r.body);
+
+    // An Open311 client files with the author's name, e-mail and phone.
+    let r = http(
+        port,
+        "POST",
+        "/api/admin/api-keys",
+        &auth,
+        &json!({"name": "open311 client", "roles": ["resident"]}).to_string(),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let open311_key = r.json()["key"].as_str().unwrap().to_string();
+    secrets.push(open311_key.clone());
+    let form = format!(
+        "api_key={open311_key}&service_code=waste&lat={lat}&long={lon}&description=Bins&first_name=Zzopenfirst\
+         &last_name=Qqopenlast&email=zzopen311%40example.org&phone=%2B380671234987"
+    );
+    let r = http(
+        port,
+        "POST",
+        "/open311/v2/requests.json",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &form,
+    );
+    assert!(r.status == 201 || r.status == 200, "{} {}", r.status, r.body);
+
+    // The office: the operator opens the appeals with their contacts.
+    let queue = http(port, "GET", "/api/appeals?limit=5", &auth, "").json();
+    let appeals = queue["appeals"].as_array().cloned().unwrap_or_default();
+    assert!(!appeals.is_empty(), "the office queue lists appeals: {queue}");
+    for a in appeals {
+        if let Some(id) = a["id"].as_i64() {
+            let r = http(port, "GET", &format!("/api/appeals/{id}"), &auth, "");
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+
     // Public outputs: the leases as anyone sees them, every open data file.
     let mut public = vec![
         http(port, "GET", "/ogc/collections/leases/items?limit=1000", &[], "").body,
@@ -330,6 +430,14 @@ async fn no_secret_or_personal_data_reaches_the_log_or_public_outputs() {
         .map(String::as_str)
         .chain(personal.iter().copied())
         .chain(["Zzappealcanary", "zzappeal@", "111 22 33"])
+        .chain([
+            "zzcanary.patched@",
+            "Zzpatchedname",
+            "Zzopenfirst",
+            "Qqopenlast",
+            "zzopen311",
+            "671234987",
+        ])
     {
         for line in log.lines().filter(|l| l.contains(s)) {
             leaks.push(format!("`{s}`: {line}"));
