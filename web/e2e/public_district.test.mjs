@@ -66,6 +66,16 @@ test('the district view shows the analytics API numbers', async () => {
   const columns = await page.locator('.chart rect.bar').count();
   const byBars = Object.keys(summary.appeals.by_status).length + Object.keys(summary.appeals.by_category).length;
   assert.equal(columns - byBars, Math.min(trend.rows.length, 26));
+  // The overdue list: the public overdue appeals of the features API, and
+  // the rest of the summary's overdue count said as not public.
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const filter = `electoral_district_id = ${district.id} AND status IN ('registered','in_progress','extended') AND due_at < TIMESTAMP('${now}')`;
+  const overdue = await getJson(`/ogc/collections/appeals/items?limit=100&filter-lang=cql2-text&filter=${encodeURIComponent(filter)}`);
+  const listed = await page.$$eval('.overdue li[data-appeal]', (els) => els.map((e) => e.dataset.appeal));
+  assert.deepEqual(listed.sort(), overdue.features.map((f) => f.properties.public_number).sort());
+  assert.ok(listed.length <= Number(summary.appeals.overdue), 'public overdue appeals are among the overdue');
+  const unlisted = await page.$$eval('.overdue [data-unlisted]', (els) => els.map((e) => Number(e.dataset.unlisted)));
+  assert.deepEqual(unlisted, Number(summary.appeals.overdue) > listed.length ? [Number(summary.appeals.overdue) - listed.length] : []);
   const stats = await canvasStats(page);
   await screenshot(page, 'public-district');
   assert.ok(stats.colours >= 6 && stats.painted > 0.05, `the map looks blank: ${JSON.stringify(stats)}`);

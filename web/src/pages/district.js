@@ -99,8 +99,12 @@ async function trendSection(id) {
   return columnChart(rows, { title: t('district.trend'), aLabel: t('district.trend_new'), bLabel: t('district.trend_answered') });
 }
 
-/** Public appeals of the district past their deadline (staff see more, by their roles). */
-async function overdueSection(id) {
+/**
+ * Public appeals of the district past their deadline (staff see more, by
+ * their roles). `total` is the summary's overdue count, which also counts
+ * appeals that are not public: the difference is said, not hidden.
+ */
+async function overdueSection(id, total) {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const res = await api('/ogc/collections/appeals/items', { query: {
     filter: `electoral_district_id = ${Number(id)} AND status IN ('registered','in_progress','extended') AND due_at < TIMESTAMP('${now}')`,
@@ -112,7 +116,11 @@ async function overdueSection(id) {
     list.length
       ? h('ul', {}, list.map((f) => h('li', { dataset: { appeal: f.properties.public_number } },
         `${f.properties.public_number} · ${valueLabel(f.properties.status)} · ${t('appeal.due')}: ${fmtDate(f.properties.due_at)}`)))
-      : h('p', {}, t('district.overdue_none')));
+      : h('p', {}, t('district.overdue_none')),
+    Number(total) > list.length
+      ? h('p', { class: 'note', dataset: { unlisted: String(Number(total) - list.length) } },
+        t('district.overdue_unlisted', { n: Number(total) - list.length }))
+      : null);
 }
 
 async function districtList(sidebar) {
@@ -179,7 +187,7 @@ async function main() {
   ]);
   const row = summary.rows[0] ?? {};
   const parts = [summarySection(row, titles)];
-  const settled = await Promise.allSettled([trendSection(found.id), overdueSection(found.id)]);
+  const settled = await Promise.allSettled([trendSection(found.id), overdueSection(found.id, row.appeals?.overdue)]);
   for (const s of settled) {
     if (s.status === 'fulfilled') parts.push(s.value);
     else showError(s.reason);
