@@ -25,8 +25,11 @@ export async function launch() {
  * origin but ours (the portal must work with no internet: no CDN, no
  * external tiles unless configured — `allowOrigins`) land in `errors`.
  */
-export async function openPage(browser, path, { viewport = { width: 1280, height: 800 }, locale = 'uk-UA', allowOrigins = [] } = {}) {
-  const context = await browser.newContext({ viewport, locale, baseURL: BASE_URL });
+export async function openPage(browser, path, { viewport = { width: 1280, height: 800 }, locale = 'uk-UA', allowOrigins = [], geolocation = null } = {}) {
+  const context = await browser.newContext({
+    viewport, locale, baseURL: BASE_URL,
+    ...(geolocation ? { geolocation, permissions: ['geolocation'] } : {}),
+  });
   const page = await context.newPage();
   const errors = [];
   const ours = new URL(BASE_URL).origin;

@@ -111,13 +111,24 @@ test('the language switch goes to English and is remembered', async () => {
   await context.close();
 });
 
-test('search finds a cadastral number and an appeal number', async () => {
+test('search finds an address, a cadastral number and an appeal number', async () => {
+  const address = (await getJson('/ogc/collections/addresses/items?limit=1&offset=7')).features[0];
   const plots = await getJson('/ogc/collections/land_plots/items?limit=1');
   const cadastral = plots.features[0].properties.cadastral_number;
   const appeal = await openPublicAppeal();
   const { context, page, errors } = await openPage(browser, '/');
   await waitForMap(page);
   const box = page.getByRole('searchbox');
+  await box.fill(address.properties.full_address);
+  await box.press('Enter');
+  const found = page.locator(`.search-results button[data-layer="addresses"][data-id="${address.id}"]`);
+  await found.waitFor();
+  await found.click();
+  // The map goes to the address.
+  await page.waitForFunction(([x, y]) => {
+    const c = window.geoportal.map.getCenter();
+    return Math.abs(c.lng - x) < 1e-3 && Math.abs(c.lat - y) < 1e-3 && window.geoportal.map.getZoom() > 14;
+  }, address.geometry.coordinates);
   await box.fill(cadastral);
   await box.press('Enter');
   const hit = page.locator(`.search-results button[data-layer="land_plots"][data-id="${plots.features[0].id}"]`);
@@ -132,6 +143,22 @@ test('search finds a cadastral number and an appeal number', async () => {
   await popup.waitFor();
   assert.equal(await page.locator('.maplibregl-popup').count(), 1, 'one popup at a time');
   assert.doesNotMatch(await popup.textContent(), /Автор|Телефон автора/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('find my deputy by the browser\'s location', async () => {
+  const addr = (await getJson('/ogc/collections/addresses/items?limit=1&offset=3')).features[0];
+  const [lon, lat] = addr.geometry.coordinates;
+  const expected = await getJson(`/api/districts/lookup?lon=${lon}&lat=${lat}`);
+  const { context, page, errors } = await openPage(browser, '/', { geolocation: { longitude: lon, latitude: lat } });
+  await waitForMap(page);
+  await page.getByRole('button', { name: 'Мій депутат' }).click();
+  await page.getByRole('button', { name: 'Визначити моє місце' }).click();
+  const result = page.locator('.deputy-result');
+  await result.waitFor();
+  assert.equal(await result.getAttribute('data-district'), String(expected.district.number));
+  assert.deepEqual(await result.locator('.deputy h3').allTextContents(), expected.deputies.map((d) => d.full_name));
   assert.deepEqual(errors, []);
   await context.close();
 });
