@@ -45,6 +45,21 @@ test('the investor map loads in English with the sites the search API finds', as
   }
   await page.getByRole('button', { name: 'Reset', exact: true }).click();
   await page.waitForFunction((n) => document.querySelectorAll('.site-list li').length === n, all.rows.length);
+  // Distances: the median site's distances to a main road and to rail.
+  const median = (k) => all.rows.map((r) => Number(r[k])).filter(Number.isFinite).sort((a, b) => a - b)[Math.floor(all.rows.length / 2)];
+  const road = Math.ceil(median('road_m'));
+  const rail = Math.ceil(median('rail_m')) + 500;
+  const near = await getJson(`/api/analytics/investment_search?limit=500&max_road_m=${road}&max_rail_m=${rail}`);
+  assert.ok(near.rows.length > 0 && near.rows.length < all.rows.length, `the distance filters select some sites: ${near.rows.length}`);
+  await page.getByLabel('Main road within, m').fill(String(road));
+  await page.getByLabel('Railway within, m').fill(String(rail));
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await page.waitForFunction((n) => document.querySelector('.results h2')?.textContent.endsWith(`: ${n}`), near.rows.length);
+  const nearListed = await page.$$eval('.site-list li', (els) => els.map((e) => e.dataset.site));
+  assert.deepEqual(nearListed, near.rows.map((r) => String(r.id)));
+  for (const r of near.rows) assert.ok(Number(r.road_m) <= road && Number(r.rail_m) <= rail, JSON.stringify(r));
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('.site-list li').length === n, all.rows.length);
   await waitForMap(page);
   const stats = await canvasStats(page);
   await screenshot(page, 'public-invest');
