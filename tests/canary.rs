@@ -301,7 +301,9 @@ async fn no_secret_or_personal_data_reaches_the_log_or_public_outputs() {
 
     // The admin changes an account's details and mails it a reset link.
     let r = http(port, "GET", "/api/auth/me", &ed, "");
-    let editor_id = r.json()["user"]["id"].as_i64().unwrap_or_else(|| panic!("an id in {}", r.body));
+    let editor_id = r.json()["user"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("an id in {}", r.body));
     let r = http(
         port,
         "PATCH",

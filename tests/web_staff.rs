@@ -83,7 +83,17 @@ async fn editor_edits_a_land_plot_end_to_end() {
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    assert_eq!(imported, 0, "a dry run and a rejected import write nothing");
+    assert_eq!(
+        imported, 1,
+        "the rejected file wrote nothing, the corrected one its one plot"
+    );
+    let batches: Vec<(String, Option<chrono::DateTime<chrono::Utc>>)> =
+        sqlx::query_as("SELECT actor, finished_at FROM import_batches WHERE actor = 'user:land.editor'")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(batches.len(), 1, "one batch, by the editor: {batches:?}");
+    assert!(batches[0].1.is_some(), "the batch finished");
 }
 
 /// The office: an operator's queue lists new appeals on the map and in the

@@ -2,7 +2,7 @@
 // map draws our plots, draw a polygon with terra-draw by clicking the map,
 // a 422 shown at its field, save (201), edit (200), a conflict made through
 // the API (412 explained, reload), the history and a restore, and a
-// dry-run import with its per-row report. Then the keyboard way: a plot
+// dry-run import with its per-row report, then the corrected file imported. Then the keyboard way: a plot
 // created and reshaped through the geometry text field alone (a bad text
 // shown at the field and not saved), and the permalink of the view, layer
 // and feature kept in the URL and restored on reload.
@@ -134,6 +134,21 @@ test('the editor draws, saves, conflicts, restores and imports a land plot', asy
   await page.locator('#import table.rejected tbody tr').first().waitFor();
   assert.match(await page.locator('#import table.rejected').textContent(), /ownership/);
   assert.ok(await page.getByRole('button', { name: 'Імпортувати' }).isDisabled(), 'no import before a clean check');
+  // The corrected file: a clean dry run, then the import, with its report.
+  file.features[0].properties.ownership = 'communal';
+  await page.locator('#import input[type=file]').setInputFiles({ name: 'plots.geojson', mimeType: 'application/geo+json', buffer: Buffer.from(JSON.stringify(file)) });
+  answer = page.waitForResponse((r) => r.url().includes('/import?dry_run=true'));
+  await page.getByRole('button', { name: /Перевірити/ }).click();
+  assert.equal((await answer).status(), 200);
+  await page.locator('#import [data-kind=ok]').waitFor();
+  answer = page.waitForResponse((r) => r.url().includes('/import?dry_run=false'));
+  await page.getByRole('button', { name: 'Імпортувати' }).click();
+  const imported = await answer;
+  assert.equal(imported.status(), 200);
+  const report = await imported.json();
+  assert.equal(report.committed, true);
+  assert.equal(report.rows_imported, 1);
+  await page.locator('#import [data-kind=ok]', { hasText: 'Імпортовано 1' }).waitFor();
 
   // Chromium logs every 4xx answer as a console error: the 422 and 412 above
   // were provoked on purpose; anything else is a failure.
