@@ -433,6 +433,35 @@ async fn reads_go_to_the_replica_writes_to_the_primary_and_nothing_is_served_sta
             .any(|l| l.contains("land_plots") && l.contains("ST_AsGeoJSON")),
         "the replica server answered the feature"
     );
+    // Search and an analysis read from the replica too.
+    let (before_replica, before_primary) = b.replicas.reads();
+    let search = editing_support::send(&app_b, Method::GET, "/api/search?q=1810", None, &[], None).await;
+    assert_eq!(search.status, StatusCode::OK, "{}", search.text);
+    let analysis = editing_support::send(
+        &app_b,
+        Method::GET,
+        "/api/analytics/budget_by_district?year=2031",
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(analysis.status, StatusCode::OK, "{}", analysis.text);
+    let (after_replica, after_primary) = b.replicas.reads();
+    assert!(
+        after_replica >= before_replica + 2 && after_primary == before_primary,
+        "search and analytics read from the replica: replica {before_replica} → {after_replica}, primary {before_primary} → {after_primary}"
+    );
+    let on_the_replica = logged(&pair, "replica", "geoportal-replica");
+    assert!(
+        on_the_replica.iter().any(|l| l.contains("word_similarity")),
+        "the replica server answered the search"
+    );
+    assert!(
+        on_the_replica.iter().any(|l| l.contains("budget_projects")),
+        "the replica server ran the analysis"
+    );
+
     // Warm A's tile cache too: both instances now hold the old tile.
     assert_eq!(tile_address(&app_a, fid, xy).await, original);
     assert!(!a.tiles.keys().is_empty() && !b.tiles.keys().is_empty());
