@@ -247,7 +247,7 @@ async fn sql_injection_in_bodies_is_only_data() {
         );
         let filing = serde_json::json!({
             "kind": "complaint", "category": payload, "description": payload,
-            "lon": 28.66, "lat": 50.25, "consent": true,
+            "lon": 28.66, "lat": 50.25,
             "contact": {"name": payload, "email": "a@example.org"},
         });
         let (status, _, body) = send(&app, json("POST", "/api/appeals", filing)).await;

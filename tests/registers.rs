@@ -325,3 +325,159 @@ async fn deputies_and_the_calendar_are_kept_by_their_owners() {
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
 }
+
+/// The administration adds, renames and retires appeal categories through
+/// the register: a new category is an Open311 service residents can file
+/// under; a retired one is offered no more and refused at filing, while the
+/// appeals filed under it keep it. Codes in use cannot be renamed.
+#[tokio::test]
+async fn appeal_categories_are_managed_as_a_register() {
+    let db = TestDb::new().await.with_demo(0.05, 5).await;
+    let app = common::app(&db).await;
+    let (_, admin) = user(&db.pool, "cat_admin", &[Role::Admin]).await;
+    let (_, operator) = user(&db.pool, "cat_operator", &[Role::AppealsOperator]).await;
+    let items = "/ogc/collections/appeal_categories/items";
+    let json_ct = [("content-type", "application/geo+json")];
+    let snow = feature(json!({
+        "code": "snow", "parent_code": null, "title_uk": "Прибирання снігу", "title_en": "Snow clearing",
+        "radius_m": 300, "sort_order": 30,
+    }));
+    // Only the administration writes; everyone reads.
+    let r = send(&app, Method::POST, items, Some(&operator), &json_ct, Some(&snow)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let created = send(&app, Method::POST, items, Some(&admin), &json_ct, Some(&snow)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let location = created.headers["location"].to_str().unwrap().to_string();
+    let path = location
+        .split_once("://")
+        .map_or(location.as_str(), |(_, rest)| &rest[rest.find('/').unwrap_or(0)..])
+        .to_string();
+    let services = |app: axum::Router| async move {
+        let r = send(&app, Method::GET, "/open311/v2/services.json", None, &[], None).await;
+        r.body.as_array().cloned().unwrap_or_default()
+    };
+    let listed = services(app.clone()).await;
+    let service = listed
+        .iter()
+        .find(|s| s["service_code"] == "snow")
+        .unwrap_or_else(|| panic!("the new category is a service: {listed:?}"));
+    assert_eq!(service["service_name"], "Прибирання снігу");
+
+    // A resident files under it.
+    let (lon, lat): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(ST_Union(geom)) p FROM city_boundary) c",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    let filing = |category: &str, email: &str| {
+        json!({"kind": "complaint", "category": category, "description": "Не прибрано сніг на зупинці",
+               "lon": lon, "lat": lat,
+               "contact": {"name": "Мешканка", "email": email}})
+    };
+    let filed = send(
+        &app,
+        Method::POST,
+        "/api/appeals",
+        None,
+        &[("content-type", "application/json")],
+        Some(&filing("snow", "one@example.org")),
+    )
+    .await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.text);
+    let appeal_id = filed.body["id"].as_i64().unwrap();
+
+    // Renamed: the new title is what the services list says.
+    let current = send(&app, Method::GET, &path, Some(&admin), &[], None).await;
+    let renamed = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&admin),
+        &[
+            ("content-type", "application/merge-patch+json"),
+            ("if-match", &current.etag()),
+        ],
+        Some(&json!({"properties": {"title_uk": "Прибирання снігу і льоду"}})),
+    )
+    .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    let listed = services(app.clone()).await;
+    assert!(
+        listed
+            .iter()
+            .any(|s| s["service_code"] == "snow" && s["service_name"] == "Прибирання снігу і льоду"),
+        "{listed:?}"
+    );
+    // Its code is in use by the appeal: renaming the code is refused, nothing changes.
+    let current = send(&app, Method::GET, &path, Some(&admin), &[], None).await;
+    let recoded = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&admin),
+        &[
+            ("content-type", "application/merge-patch+json"),
+            ("if-match", &current.etag()),
+        ],
+        Some(&json!({"properties": {"code": "snow_ice"}})),
+    )
+    .await;
+    assert!(recoded.status.is_client_error(), "{} {}", recoded.status, recoded.text);
+    // An empty title is refused.
+    let blank = send(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&admin),
+        &[
+            ("content-type", "application/merge-patch+json"),
+            ("if-match", &current.etag()),
+        ],
+        Some(&json!({"properties": {"title_en": " "}})),
+    )
+    .await;
+    assert!(blank.status.is_client_error(), "{} {}", blank.status, blank.text);
+
+    // Retired: no longer a service, refused at filing; the appeal keeps it.
+    let current = send(&app, Method::GET, &path, Some(&admin), &[], None).await;
+    let retired = send(
+        &app,
+        Method::DELETE,
+        &path,
+        Some(&admin),
+        &[("if-match", &current.etag())],
+        None,
+    )
+    .await;
+    assert!(retired.status.is_success(), "{} {}", retired.status, retired.text);
+    assert!(!services(app.clone()).await.iter().any(|s| s["service_code"] == "snow"));
+    let r = send(&app, Method::GET, "/open311/v2/services/snow.json", None, &[], None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let refused = send(
+        &app,
+        Method::POST,
+        "/api/appeals",
+        None,
+        &[("content-type", "application/json")],
+        Some(&filing("snow", "two@example.org")),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    assert!(refused.text.contains("category"), "{}", refused.text);
+    let kept: String = sqlx::query_scalar("SELECT category FROM appeals WHERE id = $1")
+        .bind(appeal_id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, "snow");
+    // Every change is in the history: created, renamed, retired.
+    let ops: Vec<String> = sqlx::query_scalar(
+        "SELECT operation FROM history WHERE table_name = 'appeal_categories' \
+         AND new_row->>'code' = 'snow' ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(ops, ["insert", "update", "soft_delete"]);
+}

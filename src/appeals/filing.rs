@@ -210,10 +210,11 @@ pub async fn file_appeal(
     if !KINDS.contains(&input.kind.as_str()) {
         errors.push(format!("kind: must be one of {}", KINDS.join(", ")));
     }
-    let category_known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM appeal_categories WHERE code = $1)")
-        .bind(&input.category)
-        .fetch_one(&state.pool)
-        .await?;
+    let category_known: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM appeal_categories WHERE code = $1 AND deleted_at IS NULL)")
+            .bind(&input.category)
+            .fetch_one(&state.pool)
+            .await?;
     if !category_known {
         errors.push(format!(
             "category: `{}` is not a category (see /open311/v2/services.json)",

@@ -103,7 +103,8 @@ const SERVICE: &str = "jsonb_build_object('service_code', c.code, 'service_name'
 pub async fn services(State(state): State<AppState>) -> GeoResult<Json<Value>> {
     let list: Value = sqlx::query_scalar(&format!(
         "SELECT coalesce(jsonb_agg({SERVICE} ORDER BY c.sort_order, c.code), '[]') \
-         FROM appeal_categories c LEFT JOIN appeal_categories p ON p.code = c.parent_code"
+         FROM appeal_categories c LEFT JOIN appeal_categories p ON p.code = c.parent_code \
+         WHERE c.deleted_at IS NULL"
     ))
     .fetch_one(&state.pool)
     .await?;
@@ -119,10 +120,11 @@ pub async fn services(State(state): State<AppState>) -> GeoResult<Json<Value>> {
     ))]
 pub async fn service(State(state): State<AppState>, Path(file): Path<String>) -> GeoResult<Json<Value>> {
     let code = json_file(&file)?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM appeal_categories WHERE code = $1)")
-        .bind(code)
-        .fetch_one(&state.pool)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM appeal_categories WHERE code = $1 AND deleted_at IS NULL)")
+            .bind(code)
+            .fetch_one(&state.pool)
+            .await?;
     if !exists {
         return Err(GeoReportError(StatusCode::NOT_FOUND, format!("no service `{code}`")));
     }

@@ -284,7 +284,7 @@ pub async fn subscribe(
     let Json(req) = body?;
     let mut errors = Vec::new();
     let unknown: Vec<String> = sqlx::query_scalar(
-        "SELECT c FROM unnest($1::text[]) c WHERE NOT EXISTS (SELECT 1 FROM appeal_categories WHERE code = c)",
+        "SELECT c FROM unnest($1::text[]) c WHERE NOT EXISTS (SELECT 1 FROM appeal_categories WHERE code = c AND deleted_at IS NULL)",
     )
     .bind(&req.categories)
     .fetch_all(&state.pool)
