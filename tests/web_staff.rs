@@ -210,4 +210,29 @@ async fn admin_manages_users_keys_registers() {
     .await
     .unwrap();
     assert_eq!(actor, "user:city.admin");
+    // The category added in the browser: renamed, then retired, by the admin.
+    let (parent, title, radius, retired): (Option<String>, String, i32, bool) = sqlx::query_as(
+        "SELECT parent_code, title_uk, radius_m, deleted_at IS NOT NULL FROM appeal_categories WHERE code = 'roads.snow'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (parent.as_deref(), title.as_str(), radius, retired),
+        (Some("roads"), "Сніг і ожеледь на дорозі", 120, true)
+    );
+    let ops: Vec<(String, String)> = sqlx::query_as(
+        "SELECT operation, actor FROM history WHERE table_name = 'appeal_categories' \
+         AND coalesce(new_row, old_row)->>'code' = 'roads.snow' ORDER BY id",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    let expected = ["insert", "update", "soft_delete"].map(|op| (op.to_string(), "user:city.admin".to_string()));
+    assert_eq!(ops, expected);
+    let bad: i64 = sqlx::query_scalar("SELECT count(*) FROM appeal_categories WHERE code = 'Bad Code'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(bad, 0);
 }

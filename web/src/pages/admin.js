@@ -1,5 +1,6 @@
 // Page: administration (/admin). Accounts and roles, API keys (shown
-// once), the appeal categories and who answers them (the
+// once), the appeal categories (the appeal_categories register) and who
+// answers them (the
 // executor_responsibility register through OGC API Features Part 4), the
 // working-day calendar (the working_calendar register), and layers
 // published or hidden by the admin's switch (/api/admin/layers).
@@ -49,12 +50,14 @@ async function render(main, me) {
 
   const usersBox = h('div', { id: 'users' });
   const keysBox = h('div', { id: 'keys' });
+  const catListBox = h('div', { id: 'category-list' });
   const catBox = h('div', { id: 'categories' });
   const calBox = h('div', { id: 'calendar' });
   const layersBox = h('div', { id: 'layers' });
   fill(main, h('div', { class: 'admin' },
     panel(t('admin.users'), usersBox),
     panel(t('admin.keys'), keysBox),
+    panel(t('admin.catalogue'), catListBox),
     panel(t('admin.categories'), catBox),
     panel(t('admin.calendar'), calBox),
     panel(t('admin.layers'), layersBox)));
@@ -163,9 +166,82 @@ async function render(main, me) {
   });
   fill(keysBox, keyList, keyForm, keyMsg);
 
-  await Promise.all([loadUsers(), loadKeys(),
-    loadCategories(catBox, me, execName, execSelect), loadCalendar(calBox), loadLayers(layersBox)]);
+  const reloadRouting = () => loadCategories(catBox, me, execName, execSelect);
+  await Promise.all([loadUsers(), loadKeys(), loadCatalogue(catListBox, reloadRouting),
+    reloadRouting(), loadCalendar(calBox), loadLayers(layersBox)]);
   main.dataset.ready = 'true';
+}
+
+/** The problem's field messages, or its detail. */
+function problemText(e) {
+  return e.problem?.errors?.map((x) => `${x.field}: ${x.message}`).join('; ') || e.problem?.detail || e.message;
+}
+
+/**
+ * The appeal categories themselves (the appeal_categories register): titles
+ * and radius edited in place, a category retired (soft delete: appeals keep
+ * it, residents are no longer offered it), a new one added. `onChange`
+ * refreshes the routing panel, whose category list follows.
+ */
+async function loadCatalogue(box, onChange) {
+  const msg = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'catalogue-result' });
+  const doc = await get(`${items('appeal_categories')}?limit=1000&sortby=sort_order`);
+  const rows = doc.features ?? [];
+  const reload = async () => { await loadCatalogue(box, onChange); await onChange(); };
+  const input = (name, value, label, extra = {}) => h('input', { name, value: value ?? '', 'aria-label': label, ...extra });
+  const table = h('table', {},
+    h('thead', {}, h('tr', {}, [t('admin.code'), t('admin.titleUk'), t('admin.titleEn'), t('admin.radius'), ''].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, rows.map((f) => {
+      const p = f.properties;
+      const uk = input('title_uk', p.title_uk, `${t('admin.titleUk')}: ${p.code}`, { required: true });
+      const en = input('title_en', p.title_en, `${t('admin.titleEn')}: ${p.code}`, { required: true });
+      const radius = input('radius_m', p.radius_m, `${t('admin.radius')}: ${p.code}`, { type: 'number', min: 1, step: 1 });
+      return h('tr', { dataset: { category: p.code } },
+        h('th', { scope: 'row' }, p.parent_code ? `${p.parent_code} › ` : '', h('code', {}, p.code)),
+        h('td', {}, uk), h('td', {}, en), h('td', {}, radius),
+        h('td', {},
+          h('button', {
+            type: 'button', class: 'secondary', onclick: async () => {
+              try {
+                await writeRow('appeal_categories', f.id, 'PATCH', { properties: { title_uk: uk.value, title_en: en.value, radius_m: Number(radius.value) } });
+                status(msg, t('admin.changed'), 'ok');
+                await onChange();
+              } catch (e) { status(msg, t('admin.failed', { detail: problemText(e) }), 'error'); }
+            },
+          }, t('admin.saveRow')), ' ',
+          h('button', {
+            type: 'button', class: 'danger', onclick: async () => {
+              try { await writeRow('appeal_categories', f.id, 'DELETE'); await reload(); status(box.querySelector('#catalogue-result'), t('admin.retired', { code: p.code }), 'ok'); } catch (e) { status(msg, t('admin.failed', { detail: problemText(e) }), 'error'); }
+            },
+          }, t('admin.retire'))));
+    })));
+  const form = h('form', { id: 'new-category' }, h('h3', {}, t('admin.addCategory')),
+    field(t('admin.code'), h('input', { name: 'code', required: true, pattern: '[a-z_]+(\\.[a-z_]+)*', placeholder: 'roads.snow' })),
+    field(t('admin.parent'), h('select', { name: 'parent_code' }, h('option', { value: '' }, t('admin.noParent')),
+      rows.filter((f) => !f.properties.parent_code).map((f) => h('option', { value: f.properties.code }, `${pick({ uk: f.properties.title_uk, en: f.properties.title_en })} (${f.properties.code})`)))),
+    field(t('admin.titleUk'), h('input', { name: 'title_uk', required: true })),
+    field(t('admin.titleEn'), h('input', { name: 'title_en', required: true })),
+    field(t('admin.radius'), h('input', { name: 'radius_m', type: 'number', min: 1, step: 1, value: 250 })),
+    h('div', { class: 'toolbar' }, h('button', { type: 'submit' }, t('admin.addCategory'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await request('POST', items('appeal_categories'), {
+        type: 'application/geo+json',
+        json: { type: 'Feature', geometry: null, properties: {
+          code: form.code.value.trim(),
+          parent_code: form.parent_code.value || null,
+          title_uk: form.title_uk.value.trim(),
+          title_en: form.title_en.value.trim(),
+          radius_m: Number(form.radius_m.value) || 250,
+          sort_order: rows.length + 1,
+        } },
+      });
+      await reload();
+      status(box.querySelector('#catalogue-result'), t('admin.changed'), 'ok');
+    } catch (e) { status(msg, t('admin.failed', { detail: problemText(e) }), 'error'); }
+  });
+  fill(box, h('p', { class: 'note' }, t('admin.catalogueNote')), table, form, msg);
 }
 
 async function loadCategories(box, me, execName, execSelect) {
