@@ -60,6 +60,33 @@ test('the investor map loads in English with the sites the search API finds', as
   for (const r of near.rows) assert.ok(Number(r.road_m) <= road && Number(r.rail_m) <= rail, JSON.stringify(r));
   await page.getByRole('button', { name: 'Reset', exact: true }).click();
   await page.waitForFunction((n) => document.querySelectorAll('.site-list li').length === n, all.rows.length);
+  // Vacant premises by floor area: only vacant ones at least that large are drawn.
+  const vacant = (await getJson('/ogc/collections/communal_property/items?use_status=vacant&limit=500')).features
+    .filter((f) => f.geometry && Number.isFinite(Number(f.properties.area_m2)));
+  assert.ok(vacant.length > 1, 'the demo city has vacant premises');
+  const areas = vacant.map((f) => Number(f.properties.area_m2)).sort((a, b) => a - b);
+  const minM2 = areas[Math.floor(areas.length / 2)];
+  const small = vacant.find((f) => Number(f.properties.area_m2) < minM2);
+  assert.ok(small, `a vacant premises smaller than ${minM2} m²`);
+  const drawnPremises = () => page.evaluate(() => window.geoportal.map.queryRenderedFeatures()
+    .filter((f) => f.layer.metadata?.['geoportal:layer'] === 'communal_property')
+    .map((f) => ({ id: f.id, area: f.properties.area_m2, status: f.properties.use_status })));
+  const [sx, sy] = small.geometry.type === 'Point' ? small.geometry.coordinates : small.geometry.coordinates.flat(3).slice(0, 2);
+  await page.evaluate(([x, y]) => window.geoportal.map.jumpTo({ center: [x, y], zoom: 17 }), [sx, sy]);
+  await waitForMap(page);
+  assert.ok((await drawnPremises()).some((p) => p.id === small.id), 'before the filter the small premises is drawn');
+  await page.getByLabel('Vacant premises: area from, m²').fill(String(minM2));
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('.site-list li').length === n, all.rows.length);
+  // MapLibre re-evaluates the loaded tiles after the filter change: wait for it.
+  await page.waitForFunction((id) => !window.geoportal.map.queryRenderedFeatures()
+    .some((f) => f.layer.metadata?.['geoportal:layer'] === 'communal_property' && f.id === id), small.id, { timeout: 15000 });
+  await waitForMap(page);
+  const premises = await drawnPremises();
+  for (const p of premises) assert.ok(p.status === 'vacant' && Number(p.area) >= minM2, JSON.stringify(p));
+  await page.evaluate(() => window.geoportal.map.jumpTo({ zoom: 14 }));
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
+  await page.waitForFunction((n) => document.querySelectorAll('.site-list li').length === n, all.rows.length);
   await waitForMap(page);
   const stats = await canvasStats(page);
   await screenshot(page, 'public-invest');

@@ -56,6 +56,8 @@ function filterForm(onSearch) {
       h('select', { id: typeId, name: 'site_type' }, h('option', { value: '' }, t('invest.any')), SITE_TYPES.map((s) => h('option', { value: s }, valueLabel(s))))),
     h('fieldset', { class: 'field' }, h('legend', {}, t('invest.utilities')),
       UTILITIES.map((u) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: u, value: 'true' }), valueLabel(u)))),
+    numberField('min_premises_m2', t('invest.min_premises')),
+    numberField('max_premises_m2', t('invest.max_premises')),
     numberField('max_road_m', t('invest.max_road')),
     numberField('max_rail_m', t('invest.max_rail')),
     h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'near_centre' }), lang() === 'en' ? 'Nearest to the map centre first' : 'Спершу найближчі до центру мапи'),
@@ -156,6 +158,13 @@ async function main() {
       if (query.min_area_ha) area.push(['>=', ['to-number', ['get', 'area_ha'], 0], Number(query.min_area_ha)]);
       if (query.max_area_ha) area.push(['<=', ['to-number', ['get', 'area_ha'], 0], Number(query.max_area_ha)]);
       restrict(map, 'land_plots', area.length ? ['all', LAYER_FILTERS.land_plots, ...area] : LAYER_FILTERS.land_plots, original);
+      // Vacant premises by their floor area (m², drawn from the tiles).
+      const premises = [];
+      const minM2 = form.get('min_premises_m2');
+      const maxM2 = form.get('max_premises_m2');
+      if (minM2) premises.push(['>=', ['to-number', ['get', 'area_m2'], 0], Number(minM2)]);
+      if (maxM2) premises.push(['<=', ['to-number', ['get', 'area_m2'], 0], Number(maxM2)]);
+      restrict(map, 'communal_property', premises.length ? ['all', LAYER_FILTERS.communal_property, ...premises] : LAYER_FILTERS.communal_property, original);
       replace(results,
         h('h2', {}, t('invest.results', { n: rows.length })),
         h('ul', { class: 'site-list' }, rows.map((r) => h('li', { dataset: { site: String(r.id) } },
