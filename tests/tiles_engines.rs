@@ -213,3 +213,42 @@ async fn the_rust_engine_makes_the_tiles_postgis_makes() {
     // MVT 2.1 requires valid polygons; PostGIS makes them so, and so must we.
     assert_eq!(invalid.1, 0, "the Rust engine made {} invalid geometries", invalid.1);
 }
+
+/// Tile queries carry `geoportal_serial_plan()` (migration 0134): a
+/// PARALLEL UNSAFE call rules parallel plans out for the query, so a tile
+/// needs no transaction setting `max_parallel_workers_per_gather` first.
+/// With parallel plans made as cheap as they can be, the tile's search
+/// stays serial only with it.
+#[tokio::test]
+async fn tile_queries_are_planned_without_parallel_workers() {
+    let db = TestDb::new().await.with_demo(0.05, 3).await;
+    let mut conn = db.pool.acquire().await.unwrap();
+    for setting in [
+        "SET parallel_setup_cost = 0",
+        "SET parallel_tuple_cost = 0",
+        "SET min_parallel_table_scan_size = 0",
+        "SET min_parallel_index_scan_size = 0",
+        "SET max_parallel_workers_per_gather = 4",
+        "SET enable_indexscan = off",
+        "SET enable_bitmapscan = off",
+    ] {
+        sqlx::query(setting).execute(&mut *conn).await.unwrap();
+    }
+    let plan = |serial: bool| {
+        format!(
+            "EXPLAIN SELECT t.id, ST_AsBinary(t.geom) FROM land_plots t \
+             WHERE t.geom && ST_MakeEnvelope(28.6, 50.2, 28.7, 50.3, 4326) {} AND t.deleted_at IS NULL",
+            if serial { "AND geoportal_serial_plan()" } else { "" }
+        )
+    };
+    let parallel: Vec<String> = sqlx::query_scalar(&plan(false)).fetch_all(&mut *conn).await.unwrap();
+    let parallel = parallel.join("\n");
+    assert!(
+        parallel.contains("Gather"),
+        "the settings invite a parallel plan:\n{parallel}"
+    );
+    let serial: Vec<String> = sqlx::query_scalar(&plan(true)).fetch_all(&mut *conn).await.unwrap();
+    let serial = serial.join("\n");
+    assert!(!serial.contains("Gather"), "the tile query stays serial:\n{serial}");
+    assert!(serial.contains("geoportal_serial_plan"), "{serial}");
+}

@@ -60,17 +60,11 @@ pub fn mvt_type(t: AttrType) -> &'static str {
 
 /// Builds the tile; an empty Vec when no layer has a feature in it.
 pub async fn build(pool: &PgPool, spec: &TileSpec<'_>) -> Result<Vec<u8>, TileError> {
-    // No parallel workers for a tile: the prepared (generic) plan cannot
-    // see how few rows the bound tile box selects, plans a parallel scan,
-    // and starting the workers costs more than the tile. Measured at scale
-    // 10: 1.4× (PostGIS engine) and 2× (Rust engine) the tiles/s at 8
-    // clients without them (bench/RESULTS.md).
-    let mut tx = pool
-        .begin_with("BEGIN READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0")
-        .await?;
-    let tile = build_in(&mut tx, spec).await?;
-    tx.commit().await?;
-    Ok(tile)
+    // One statement per layer part, no transaction: every tile query is
+    // kept serial by `geoportal_serial_plan()` in its WHERE clause
+    // (push_from_where), so nothing needs setting first.
+    let mut conn = pool.acquire().await?;
+    build_in(&mut conn, spec).await
 }
 
 async fn build_in(conn: &mut PgConnection, spec: &TileSpec<'_>) -> Result<Vec<u8>, TileError> {
@@ -187,7 +181,12 @@ pub fn push_from_where(
         geom(layer)
     ));
     push_search_box(qb, spec);
-    qb.push(format!(", {}) AND ", layer.geometry.srid));
+    // No parallel workers for a tile (migration 0134): the generic plan
+    // cannot see how few rows the bound box selects, plans a parallel scan,
+    // and starting workers costs more than the tile — measured at scale 10,
+    // 1.4× (PostGIS engine) and 2× (Rust engine) the tiles/s at 8 clients
+    // without them (bench/RESULTS.md).
+    qb.push(format!(", {}) AND geoportal_serial_plan() AND ", layer.geometry.srid));
     query::push_visible_rows(qb, layer, spec.viewer, "t");
     if let Some(filter) = spec.filter {
         qb.push(" AND ");
