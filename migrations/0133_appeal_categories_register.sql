@@ -15,5 +15,25 @@ ALTER TABLE appeal_categories
     ADD CONSTRAINT appeal_categories_parent_not_self CHECK (parent_code IS DISTINCT FROM code);
 -- Codes are renamed only while nothing refers to them: appeals, routing and
 -- children keep theirs (the foreign keys refuse the change).
+-- A parent is retired only after its children: a child offered under a
+-- retired parent would route and list under a category nobody can pick.
+CREATE FUNCTION appeal_categories_retire_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL AND EXISTS (
+        SELECT 1 FROM appeal_categories c WHERE c.parent_code = OLD.code AND c.deleted_at IS NULL
+    ) THEN
+        RAISE EXCEPTION 'category % still has live subcategories: retire them first', OLD.code
+            USING ERRCODE = 'check_violation';
+    END IF;
+    -- and a subcategory goes under a live parent only.
+    IF NEW.deleted_at IS NULL AND NEW.parent_code IS NOT NULL AND EXISTS (
+        SELECT 1 FROM appeal_categories p WHERE p.code = NEW.parent_code AND p.deleted_at IS NOT NULL
+    ) THEN
+        RAISE EXCEPTION 'parent category % is retired', NEW.parent_code USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER retire_check BEFORE INSERT OR UPDATE ON appeal_categories
+    FOR EACH ROW EXECUTE FUNCTION appeal_categories_retire_check();
 SELECT geoportal_track('appeal_categories');
 SELECT geoportal_changes_track('appeal_categories');

@@ -471,6 +471,39 @@ async fn appeal_categories_are_managed_as_a_register() {
         .await
         .unwrap();
     assert_eq!(kept, "snow");
+    // A parent is retired only after its children; nothing goes under a retired parent.
+    let roads: Value = send(
+        &app,
+        Method::GET,
+        &format!("{items}?code=roads"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await
+    .body;
+    let roads_id = roads["features"][0]["id"].as_i64().expect("the roads category");
+    let roads_path = format!("{items}/{roads_id}");
+    let current = send(&app, Method::GET, &roads_path, Some(&admin), &[], None).await;
+    let refused = send(
+        &app,
+        Method::DELETE,
+        &roads_path,
+        Some(&admin),
+        &[("if-match", &current.etag())],
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
+    assert!(refused.text.contains("subcategories"), "{}", refused.text);
+    let under_retired = feature(json!({
+        "code": "snow.ice", "parent_code": "snow", "title_uk": "Ожеледь", "title_en": "Ice",
+        "radius_m": 100, "sort_order": 31,
+    }));
+    let r = send(&app, Method::POST, items, Some(&admin), &json_ct, Some(&under_retired)).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert!(r.text.contains("parent_code"), "{}", r.text);
+
     // Every change is in the history: created, renamed, retired.
     let ops: Vec<String> = sqlx::query_scalar(
         "SELECT operation FROM history WHERE table_name = 'appeal_categories' \
