@@ -184,13 +184,25 @@ fn positions(v: &Value, limit: usize) -> usize {
     n
 }
 
-/// Whether PostGIS refused the geometry itself (its readers raise data
-/// exceptions or XX000), as opposed to a connection failure, a lack of
-/// resources, a timeout or a lock (classes 08, 53, 57, 40, 55), which stay
-/// server-side errors.
-fn geometry_refused(db: &dyn sqlx::error::DatabaseError) -> bool {
-    !db.code()
-        .is_some_and(|c| ["08", "53", "57", "40", "55"].iter().any(|class| c.starts_with(class)))
+/// A geometry query's answer: its value; or none, with a field error
+/// saying what PostGIS's message means (`what`), when PostGIS refused the
+/// geometry itself (its readers raise data exceptions or XX000). A
+/// connection failure, a lack of resources, a timeout or a lock (classes
+/// 08, 53, 57, 40, 55) stays a server-side error.
+fn refused<T>(
+    answer: Result<T, sqlx::Error>,
+    errors: &mut Vec<FieldError>,
+    what: impl FnOnce(&str) -> String,
+) -> AppResult<Option<T>> {
+    const PASSING: [&str; 5] = ["08", "53", "57", "40", "55"];
+    match answer {
+        Ok(v) => Ok(Some(v)),
+        Err(sqlx::Error::Database(db)) if !db.code().is_some_and(|c| PASSING.iter().any(|p| c.starts_with(p))) => {
+            errors.push(FieldError::new("geometry", what(db.message())));
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Parses, reprojects and checks a GeoJSON geometry: type, validity
@@ -216,16 +228,11 @@ async fn prepare_geometry(
         .bind(crs.north_first)
         .fetch_one(&state.pool)
         .await;
-    let hex = match parsed {
-        Ok(h) => h,
-        Err(sqlx::Error::Database(db)) if geometry_refused(db.as_ref()) => {
-            errors.push(FieldError::new(
-                "geometry",
-                format!("not a GeoJSON geometry in {}: {}", crs.uri(), db.message()),
-            ));
-            return Ok(None);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(hex) = refused(parsed, errors, |m| {
+        format!("not a GeoJSON geometry in {}: {m}", crs.uri())
+    })?
+    else {
+        return Ok(None);
     };
     let target = layer.geometry.geometry_type;
     let multi = matches!(
@@ -245,18 +252,10 @@ async fn prepare_geometry(
         .bind(dimension)
         .fetch_one(&state.pool)
         .await;
-    let row = match checked {
-        Ok(row) => row,
-        // ST_GeomFromGeoJSON accepts shapes its own EWKB reader then
-        // refuses, such as a LineString of one position.
-        Err(sqlx::Error::Database(db)) if geometry_refused(db.as_ref()) => {
-            errors.push(FieldError::new(
-                "geometry",
-                format!("not a valid geometry: {}", db.message()),
-            ));
-            return Ok(None);
-        }
-        Err(e) => return Err(e.into()),
+    // ST_GeomFromGeoJSON accepts shapes its own EWKB reader then refuses,
+    // such as a LineString of one position.
+    let Some(row) = refused(checked, errors, |m| format!("not a valid geometry: {m}"))? else {
+        return Ok(None);
     };
     let was_valid: bool = row.try_get(0)?;
     let reason: String = row.try_get(1)?;
