@@ -16,6 +16,46 @@ fn feature(props: Value) -> Value {
     json!({"type": "Feature", "geometry": null, "properties": props})
 }
 
+/// A merge-patch (`Some(properties)`) or a delete (`None`) of the row at
+/// `path` against its current version (its ETag read first).
+async fn change_current(
+    app: &axum::Router,
+    path: &str,
+    token: &str,
+    properties: Option<Value>,
+) -> editing_support::Reply {
+    let current = send(app, Method::GET, path, Some(token), &[], None).await;
+    let etag = current.etag();
+    match properties {
+        Some(p) => {
+            let headers = [
+                ("content-type", "application/merge-patch+json"),
+                ("if-match", etag.as_str()),
+            ];
+            send(
+                app,
+                Method::PATCH,
+                path,
+                Some(token),
+                &headers,
+                Some(&json!({ "properties": p })),
+            )
+            .await
+        }
+        None => {
+            send(
+                app,
+                Method::DELETE,
+                path,
+                Some(token),
+                &[("if-match", etag.as_str())],
+                None,
+            )
+            .await
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_lease_a_tariff_and_a_day_of_readings_are_edited_like_features() {
     let db = TestDb::new().await.with_demo(0.05, 5).await;
@@ -388,17 +428,11 @@ async fn appeal_categories_are_managed_as_a_register() {
     let appeal_id = filed.body["id"].as_i64().unwrap();
 
     // Renamed: the new title is what the services list says.
-    let current = send(&app, Method::GET, &path, Some(&admin), &[], None).await;
-    let renamed = send(
+    let renamed = change_current(
         &app,
-        Method::PATCH,
         &path,
-        Some(&admin),
-        &[
-            ("content-type", "application/merge-patch+json"),
-            ("if-match", &current.etag()),
-        ],
-        Some(&json!({"properties": {"title_uk": "Прибирання снігу і льоду"}})),
+        &admin,
+        Some(json!({"title_uk": "Прибирання снігу і льоду"})),
     )
     .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
@@ -410,46 +444,14 @@ async fn appeal_categories_are_managed_as_a_register() {
         "{listed:?}"
     );
     // Its code is in use by the appeal: renaming the code is refused, nothing changes.
-    let current = send(&app, Method::GET, &path, Some(&admin), &[], None).await;
-    let recoded = send(
-        &app,
-        Method::PATCH,
-        &path,
-        Some(&admin),
-        &[
-            ("content-type", "application/merge-patch+json"),
-            ("if-match", &current.etag()),
-        ],
-        Some(&json!({"properties": {"code": "snow_ice"}})),
-    )
-    .await;
+    let recoded = change_current(&app, &path, &admin, Some(json!({"code": "snow_ice"}))).await;
     assert!(recoded.status.is_client_error(), "{} {}", recoded.status, recoded.text);
     // An empty title is refused.
-    let blank = send(
-        &app,
-        Method::PATCH,
-        &path,
-        Some(&admin),
-        &[
-            ("content-type", "application/merge-patch+json"),
-            ("if-match", &current.etag()),
-        ],
-        Some(&json!({"properties": {"title_en": " "}})),
-    )
-    .await;
+    let blank = change_current(&app, &path, &admin, Some(json!({"title_en": " "}))).await;
     assert!(blank.status.is_client_error(), "{} {}", blank.status, blank.text);
 
     // Retired: no longer a service, refused at filing; the appeal keeps it.
-    let current = send(&app, Method::GET, &path, Some(&admin), &[], None).await;
-    let retired = send(
-        &app,
-        Method::DELETE,
-        &path,
-        Some(&admin),
-        &[("if-match", &current.etag())],
-        None,
-    )
-    .await;
+    let retired = change_current(&app, &path, &admin, None).await;
     assert!(retired.status.is_success(), "{} {}", retired.status, retired.text);
     assert!(!services(app.clone()).await.iter().any(|s| s["service_code"] == "snow"));
     let r = send(&app, Method::GET, "/open311/v2/services/snow.json", None, &[], None).await;
@@ -484,16 +486,7 @@ async fn appeal_categories_are_managed_as_a_register() {
     .body;
     let roads_id = roads["features"][0]["id"].as_i64().expect("the roads category");
     let roads_path = format!("{items}/{roads_id}");
-    let current = send(&app, Method::GET, &roads_path, Some(&admin), &[], None).await;
-    let refused = send(
-        &app,
-        Method::DELETE,
-        &roads_path,
-        Some(&admin),
-        &[("if-match", &current.etag())],
-        None,
-    )
-    .await;
+    let refused = change_current(&app, &roads_path, &admin, None).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
     assert!(refused.text.contains("subcategories"), "{}", refused.text);
     let under_retired = feature(json!({
