@@ -64,10 +64,12 @@ export async function waitForMap(page, { timeout = 60000 } = {}) {
 /**
  * What the map canvas shows: the number of distinct colours (quantised)
  * and the share of pixels that differ from the most common colour. A blank
- * or background-only map has one or two colours and a share near 0.
+ * or background-only map has one or two colours and a share near 0. With
+ * `near: [r, g, b]`, also `nearShare`: the share of pixels within 25 of that
+ * colour in every channel.
  */
-export async function canvasStats(page) {
-  return page.evaluate(() => {
+export async function canvasStats(page, { near = null } = {}) {
+  return page.evaluate((target) => {
     const src = window.geoportal.map.getCanvas();
     const c = document.createElement('canvas');
     c.width = src.width;
@@ -76,14 +78,16 @@ export async function canvasStats(page) {
     ctx.drawImage(src, 0, 0);
     const data = ctx.getImageData(0, 0, c.width, c.height).data;
     const counts = new Map();
+    let nearCount = 0;
     for (let i = 0; i < data.length; i += 16) {
       const key = ((data[i] >> 3) << 10) | ((data[i + 1] >> 3) << 5) | (data[i + 2] >> 3);
       counts.set(key, (counts.get(key) ?? 0) + 1);
+      if (target && [0, 1, 2].every((k) => Math.abs(data[i + k] - target[k]) <= 25)) nearCount += 1;
     }
     const total = data.length / 16;
     const top = Math.max(...counts.values());
-    return { colours: counts.size, painted: (total - top) / total };
-  });
+    return { colours: counts.size, painted: (total - top) / total, nearShare: target ? nearCount / total : null };
+  }, near);
 }
 
 /**
