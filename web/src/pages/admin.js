@@ -29,6 +29,11 @@ function roleBoxes(name, checked = []) {
 }
 const checkedRoles = (root, name) => [...root.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
 
+/** Adds a register row through Part 4. */
+function createRow(layer, properties) {
+  return request('POST', items(layer), { type: 'application/geo+json', json: { type: 'Feature', geometry: null, properties } });
+}
+
 /** Changes a register row through Part 4: its current ETag first, then the write. */
 async function writeRow(layer, id, method, json) {
   const cur = await request('GET', `${items(layer)}/${id}`);
@@ -226,16 +231,13 @@ async function loadCatalogue(box, onChange) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      await request('POST', items('appeal_categories'), {
-        type: 'application/geo+json',
-        json: { type: 'Feature', geometry: null, properties: {
-          code: form.code.value.trim(),
-          parent_code: form.parent_code.value || null,
-          title_uk: form.title_uk.value.trim(),
-          title_en: form.title_en.value.trim(),
-          radius_m: Number(form.radius_m.value) || 250,
-          sort_order: rows.length + 1,
-        } },
+      await createRow('appeal_categories', {
+        code: form.code.value.trim(),
+        parent_code: form.parent_code.value || null,
+        title_uk: form.title_uk.value.trim(),
+        title_en: form.title_en.value.trim(),
+        radius_m: Number(form.radius_m.value) || 250,
+        sort_order: rows.length + 1,
       });
       await reload();
       status(box.querySelector('#catalogue-result'), t('admin.changed'), 'ok');
@@ -290,13 +292,10 @@ async function loadCategories(box, me, execName, execSelect) {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       try {
-        await request('POST', items('executor_responsibility'), {
-          type: 'application/geo+json',
-          json: { type: 'Feature', geometry: null, properties: {
-            category: form.category.value,
-            admin_district_id: form.admin_district_id.value ? Number(form.admin_district_id.value) : null,
-            executor_id: form.executor_id.value ? Number(form.executor_id.value) : null,
-          } },
+        await createRow('executor_responsibility', {
+          category: form.category.value,
+          admin_district_id: form.admin_district_id.value ? Number(form.admin_district_id.value) : null,
+          executor_id: form.executor_id.value ? Number(form.executor_id.value) : null,
         });
         await reload();
         status(box.querySelector('#category-result'), t('admin.changed'), 'ok');
@@ -325,10 +324,7 @@ async function loadCalendar(box) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      await request('POST', items('working_calendar'), {
-        type: 'application/geo+json',
-        json: { type: 'Feature', geometry: null, properties: { day: form.day.value, is_working: form.is_working.checked, note: form.note.value.trim() || null } },
-      });
+      await createRow('working_calendar', { day: form.day.value, is_working: form.is_working.checked, note: form.note.value.trim() || null });
       await reload();
       status(box.querySelector('#calendar-result'), t('admin.changed'), 'ok');
     } catch (e) {
