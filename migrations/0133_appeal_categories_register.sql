@@ -11,12 +11,13 @@ ALTER TABLE appeal_categories
     ADD COLUMN version integer NOT NULL DEFAULT 1,
     ADD COLUMN deleted_at timestamptz,
     ADD CONSTRAINT appeal_categories_titles CHECK (btrim(title_uk) <> '' AND btrim(title_en) <> ''),
-    -- One level of nesting, as the services list and routing read it.
     ADD CONSTRAINT appeal_categories_parent_not_self CHECK (parent_code IS DISTINCT FROM code);
 -- Codes are renamed only while nothing refers to them: appeals, routing and
 -- children keep theirs (the foreign keys refuse the change).
+--
 -- A parent is retired only after its children: a child offered under a
 -- retired parent would route and list under a category nobody can pick.
+-- Here rather than in the server, so psql and other tools keep it too.
 CREATE FUNCTION appeal_categories_retire_check() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL AND EXISTS (
