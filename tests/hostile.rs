@@ -219,15 +219,13 @@ async fn sql_injection_in_bodies_is_only_data() {
         .unwrap();
     let before = common::all_table_checksums(&db.pool).await;
     let json = |method: &str, uri: &str, body: serde_json::Value| {
-        {
-            Request::builder()
-                .method(method)
-                .uri(uri)
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("x-forwarded-for", "203.0.113.7")
-        }
-        .body(Body::from(body.to_string()))
-        .unwrap()
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-forwarded-for", "203.0.113.7")
+            .body(Body::from(body.to_string()))
+            .unwrap()
     };
     let item = format!("/ogc/collections/land_plots/items/{fid}");
     for payload in INJECTIONS {
